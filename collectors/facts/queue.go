@@ -1,0 +1,41 @@
+package facts
+
+import "time"
+
+// Queue summarises INST/imta/queue, per channel and in total.
+type Queue struct {
+	Path     string         `json:"path"`
+	Channels []QueueChannel `json:"channels"`
+	Total    QueueCounts    `json:"total"`
+}
+
+// QueueChannel is one channel directory's counts.
+type QueueChannel struct {
+	Name string `json:"name"`
+	QueueCounts
+}
+
+// QueueCounts counts message files. Temp ($-prefixed) files are counted
+// apart and not as messages.
+type QueueCounts struct {
+	Messages int64      `json:"messages"`
+	Held     int64      `json:"held"`
+	Temp     int64      `json:"temp"`
+	Bytes    int64      `json:"bytes"`
+	Oldest   *time.Time `json:"oldest,omitempty"`
+	Newest   *time.Time `json:"newest,omitempty"`
+}
+
+// Store summarises the primary message-store partition.
+type Store struct {
+	Path      string `json:"path"`
+	Mailboxes int64  `json:"mailboxes"`
+	Bytes     int64  `json:"bytes"`
+	Files     int64  `json:"files"`
+	// Users lists the mailbox uids (the =<uid> directory names without "=")
+	// sorted; omitted above UsersLimit mailboxes, with Digest kept instead.
+	Users []string `json:"users,omitempty"`
+	// UsersDigest is the SHA-256 over the sorted uids, one per line, so a
+	// baseline can be compared without listing 10⁶ names.
+	UsersDigest string `json:"users_digest"`
+}

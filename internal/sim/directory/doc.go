@@ -1,0 +1,2 @@
+// Package directory is part of msguard-sim (see package sim).
+package directory

@@ -1,0 +1,87 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// State is the simulator's record of a created host: the scenario as
+// resolved (ports picked, defaults applied) and what has changed since
+// (versions after an installer ran, cluster state, loop device).
+type State struct {
+	Scenario Scenario `json:"scenario"`
+	// Current product versions; the installers update them.
+	MsgVersion string `json:"msg_version"`
+	DSVersion  string `json:"ds_version"`
+	WebServer  string `json:"webserver"`
+	DA         string `json:"da"`
+	// Cluster is the cluster CLIs' state: service/group/resource → state,
+	// plus "dep:<parent>-><child>" links for VCS.
+	Cluster map[string]string `json:"cluster,omitempty"`
+	// LoopDevice and StoreImage are set when the store is a loop mount.
+	LoopDevice string `json:"loop_device,omitempty"`
+	StoreImage string `json:"store_image,omitempty"`
+	// DirectoryDirs lists directories outside the root that the directory
+	// backend created (389-ds instance dirs) so destroy can remove them.
+	DirectoryDirs []string `json:"directory_dirs,omitempty"`
+}
+
+// LoadState reads ROOT/.msguard-sim/state.json.
+func LoadState(root string) (*State, error) {
+	p := Paths{Root: root}
+	b, err := os.ReadFile(p.StateFile())
+	if err != nil {
+		return nil, fmt.Errorf("read simulator state (is %s a msguard-sim root?): %w", root, err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("parse simulator state %s: %w", p.StateFile(), err)
+	}
+	return &st, nil
+}
+
+// Save writes the state atomically (temp file, fsync, rename).
+func (st *State) Save() error {
+	p := PathsOf(&st.Scenario)
+	if err := os.MkdirAll(p.StateDir(), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(p.StateFile(), b, 0o644)
+}
+
+// Paths returns the state's paths.
+func (st *State) Paths() Paths { return PathsOf(&st.Scenario) }
+
+// WriteFileAtomic writes data to a temp file beside path, syncs it and
+// renames it into place, so a reader never sees a half-written file.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

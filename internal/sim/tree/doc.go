@@ -1,0 +1,2 @@
+// Package tree is part of msguard-sim (see package sim).
+package tree
