@@ -1,0 +1,75 @@
+// Package collectors gathers host facts into a facts.Snapshot: one file per
+// fact family (install, versions, processes, mounts, queue, store, configs,
+// ldap, ha, maillog, run_state). Collectors only read; they never change
+// the host. A collector that fails records its error in the snapshot and
+// leaves its facts nil, so policies can never read "missing" as "fine".
+package collectors
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/msguard/msguard/collectors/facts"
+)
+
+// Options is what the operator told msguard about the host (contract.md
+// "common" flags). Secrets are never stored here as plain fields that
+// could be printed: the bind password is fetched through a function.
+type Options struct {
+	ServerRoot    string
+	WebServerRoot string // "" = ServerRoot when it holds https-admserv
+	Instance      string // "budgie" or "msg-budgie"; "" = the only msg-* instance
+	LDAPURL       string // "" = from install.inf
+	BindDN        string // "" = cn=Directory Manager
+	// BindPassword returns the directory manager's password (file,
+	// environment or prompt). nil means no password is available.
+	BindPassword       func() (string, error)
+	LDAPCA             string
+	LDAPStartTLS       bool
+	InsecureSkipVerify bool
+	// Timeout bounds each collector; 0 means 30s.
+	Timeout time.Duration
+	// BackupDir is the backup destination whose free space is collected ("" = none).
+	BackupDir string
+	// StateDir is msguard's state directory (lock, journal pointer, failure flag).
+	StateDir string
+	// MailLogSince limits mail.log records to those at or after it (zero: all).
+	MailLogSince time.Time
+	// Hostnames are this host's names for the same-machine check
+	// ("" = os.Hostname and its DNS names).
+	Hostnames []string
+	// Path is the PATH searched for cluster CLIs ("" = the environment's).
+	Path string
+	Log  *slog.Logger
+}
+
+// Target is the install being collected, resolved from Options and the
+// server root by the install collector. It may hold secrets (install.inf
+// passwords) and is never serialised.
+type Target struct {
+	Options
+	Root     string // absolute, cleaned server root
+	WSRoot   string // Web Server root ("" when there is none)
+	Instance string // instance name without "msg-", e.g. "budgie"
+	InstDir  string // Root/msg-<Instance>
+	SlapdIDs []string
+	// InstallInf is setup/install.inf parsed, passwords included.
+	InstallInf map[string]map[string]string
+}
+
+// collectFunc fills its own field of the snapshot. partial lists what it
+// could not read although it produced facts; err means no facts at all.
+type collectFunc func(ctx context.Context, t *Target, s *facts.Snapshot) (partial []string, err error)
+
+// registered maps a collector name to its function; each collector file
+// registers itself in an init function. The install collector is not in
+// it: it runs first and resolves the Target the others read.
+var registered = map[string]collectFunc{}
+
+func register(name string, f collectFunc) {
+	if _, dup := registered[name]; dup {
+		panic("collectors: " + name + " registered twice")
+	}
+	registered[name] = f
+}
