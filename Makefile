@@ -1,0 +1,43 @@
+# msguard: make demo, make test, make bench. Works on a fresh Debian machine
+# as root: missing Debian packages are installed on first use.
+
+GO        ?= go
+BIN       := bin
+DEMO_DIR  ?= /tmp/msguard-demo
+PKGS_TEST := slapd ldap-utils 389-ds-base e2fsprogs mount busybox dash
+GOTEST_FLAGS ?= -timeout 40m
+
+.PHONY: all build deps test test-short demo demo-clean bench vet clean
+
+all: build
+
+## deps: install the Debian packages the tests and the demo need (once).
+deps:
+	@./.ci/deps.sh $(PKGS_TEST)
+
+## build: bin/msguard and bin/msguard-sim.
+build:
+	$(GO) build -o $(BIN)/msguard ./cmd/msguard
+	$(GO) build -o $(BIN)/msguard-sim ./cmd/msguard-sim
+
+vet:
+	$(GO) vet ./...
+
+## test: everything the tests need, then every test, real directories included.
+test: deps
+	$(GO) vet ./...
+	$(GO) test $(GOTEST_FLAGS) ./...
+
+## demo: a simulated iPlanet 5.1 host on a real OpenLDAP, then msguard on it.
+demo: deps build
+	@./.ci/demo.sh $(DEMO_DIR)
+
+demo-clean:
+	-$(BIN)/msguard-sim destroy --root $(DEMO_DIR)/server5
+
+## bench: msguard against the standard tools on the same data, ratios printed.
+bench: deps build
+	@./bench/run.sh
+
+clean:
+	rm -rf $(BIN)
