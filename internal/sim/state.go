@@ -3,8 +3,8 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/msguard/msguard/internal/atomicfile"
 	"os"
-	"path/filepath"
 )
 
 // State is the simulator's record of a created host: the scenario as
@@ -61,27 +61,5 @@ func (st *State) Paths() Paths { return PathsOf(&st.Scenario) }
 // WriteFileAtomic writes data to a temp file beside path, syncs it and
 // renames it into place, so a reader never sees a half-written file.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, mode)
 }
