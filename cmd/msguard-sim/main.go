@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +30,10 @@ func main() {
 		os.Exit(prog(ctx, os.Args[1:], stdio))
 	}
 	if err := rootCmd(stdio).ExecuteContext(ctx); err != nil {
+		var reported *sim.ExitError
+		if errors.As(err, &reported) {
+			os.Exit(reported.Code)
+		}
 		fmt.Fprintln(os.Stderr, "msguard-sim:", err)
 		os.Exit(1)
 	}

@@ -30,6 +30,19 @@ type ProgramFunc func(ctx context.Context, args []string, io Stdio) int
 // ims-dssetup, ws-setup, da-setup, da-uninstall.
 type InstallerFunc func(ctx context.Context, media string, args []string, io Stdio) error
 
+// ExitError is a failure that a command has already reported on its own
+// output (an installer's "ERROR: <reason>"): msguard-sim exits with Code
+// without printing it again.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the reported error.
+func (e *ExitError) Unwrap() error { return e.Err }
+
 var (
 	ctlVerbs   = map[string]CtlFunc{}
 	programs   = map[string]ProgramFunc{}
