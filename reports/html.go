@@ -1,0 +1,220 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io"
+	"sort"
+
+	"github.com/msguard/msguard/collectors/facts"
+)
+
+// HTMLRenderer writes the report as one self-contained HTML page: inline CSS,
+// no scripts, no external resources (a Content-Security-Policy forbids them
+// too), so the file can be mailed or attached to a ticket and opened offline.
+// The page has a verdict banner coloured by outcome, the summary, every
+// finding with key, severity, title, message and remediation, the waived
+// findings with reason, approver and expiry, the facts errors and the passed
+// keys. <meta name="msguard-verdict"> carries the verdict for tools that
+// scrape the page. All report text goes through html/template escaping.
+type HTMLRenderer struct{}
+
+// htmlView is what the template sees.
+type htmlView struct {
+	R           *facts.Report
+	Label       string
+	Class       string
+	Groups      []htmlGroup
+	Passed      []string
+	Started     string
+	Finished    string
+	SummaryLine string
+}
+
+// htmlGroup is one outcome section.
+type htmlGroup struct {
+	Outcome  string
+	Heading  string
+	Blocking bool
+	Findings []facts.Finding
+}
+
+// htmlTemplate is parsed once; Must is fine because the text is a constant
+// that the tests execute.
+var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+
+// Render writes r as an HTML page.
+func (HTMLRenderer) Render(w io.Writer, r *facts.Report) error {
+	v := htmlView{
+		R:           r,
+		Label:       verdictLabel(r.Verdict),
+		Class:       verdictClass(r.Verdict),
+		Passed:      append([]string(nil), r.Passed...),
+		SummaryLine: summaryLine(r),
+	}
+	sort.Strings(v.Passed)
+	if !r.StartedAt.IsZero() {
+		v.Started = r.StartedAt.Format(timeLayout)
+	}
+	if !r.FinishedAt.IsZero() {
+		v.Finished = r.FinishedAt.Format(timeLayout)
+	}
+	for _, g := range grouped(r) {
+		v.Groups = append(v.Groups, htmlGroup{
+			Outcome: g.Outcome, Heading: outcomeHeading[g.Outcome],
+			Blocking: blocking(g.Outcome), Findings: g.Findings,
+		})
+	}
+	// Render to a buffer first so a template error leaves no half page.
+	var b bytes.Buffer
+	if err := htmlTemplate.Execute(&b, v); err != nil {
+		return fmt.Errorf("render html report: %w", err)
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write html report: %w", err)
+	}
+	return nil
+}
+
+const htmlSource = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="msguard-verdict" content="{{.R.Verdict}}">
+<title>msguard {{.R.Phase}} report: {{.R.Host}}: {{.Label}}</title>
+<style>
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d2330; background: #f4f5f7; }
+main { max-width: 60rem; margin: 0 auto; padding: 1rem 1.25rem 2rem; }
+code, pre { font: 13px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; }
+h1, h2, h3 { line-height: 1.2; }
+.banner { padding: 1.25rem; color: #fff; }
+.banner h1 { margin: 0 auto; max-width: 60rem; font-size: 2rem; letter-spacing: .04em; }
+.banner p { margin: .35rem auto 0; max-width: 60rem; }
+.banner.ok { background: #1f7a3a; }
+.banner.bad { background: #b3261e; }
+.banner.error { background: #6a3d9a; }
+table { border-collapse: collapse; background: #fff; }
+th, td { border: 1px solid #d0d4dc; padding: .3rem .6rem; text-align: left; vertical-align: top; }
+table.counts td { text-align: right; font-weight: 600; min-width: 3.5rem; }
+dl.run { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; }
+dl.run dt { color: #5a6272; }
+dl.run dd { margin: 0; }
+.finding { background: #fff; border: 1px solid #d0d4dc; border-left: 6px solid #8a91a0; border-radius: 4px; padding: .6rem 1rem; margin: .75rem 0; }
+.finding.error, .finding.deny { border-left-color: #b3261e; }
+.finding.warn { border-left-color: #c77c02; }
+.finding.waived { border-left-color: #2c6bb3; }
+.finding h3 { margin: .2rem 0 .4rem; font-size: 1.05rem; }
+.msg, .why, pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.why { color: #5a6272; }
+.badge { display: inline-block; padding: 0 .45rem; border-radius: 3px; color: #fff; background: #8a91a0; font-size: .8rem; text-transform: uppercase; vertical-align: middle; }
+.badge.error, .badge.deny { background: #b3261e; }
+.badge.warn { background: #c77c02; }
+.badge.waived { background: #2c6bb3; }
+.waiver { background: #eaf1fb; border-radius: 3px; padding: .4rem .6rem; }
+pre { background: #1d2330; color: #f4f5f7; padding: .45rem .7rem; border-radius: 3px; margin: .2rem 0; }
+ul.passed { columns: 2; }
+footer { border-top: 1px solid #d0d4dc; margin-top: 2rem; padding-top: .75rem; font-weight: 600; }
+@media print { .banner { color: #000; border: 3px solid currentColor; } pre { color: #000; background: #eee; } }
+</style>
+</head>
+<body>
+<header class="banner {{.Class}}" id="verdict">
+<h1>{{.Label}}</h1>
+<p>msguard {{.R.Phase}} report for <strong>{{.R.Host}}</strong> ({{.R.ServerRoot}}), exit code {{.R.ExitCode}}</p>
+</header>
+<main>
+<section id="summary">
+<h2>Summary</h2>
+<table class="counts">
+<tr><th>deny</th><th>error</th><th>warn</th><th>waived</th><th>pass</th></tr>
+<tr><td>{{.R.Summary.Deny}}</td><td>{{.R.Summary.Error}}</td><td>{{.R.Summary.Warn}}</td><td>{{.R.Summary.Waived}}</td><td>{{.R.Summary.Pass}}</td></tr>
+</table>
+<dl class="run">
+<dt>Host</dt><dd>{{.R.Host}}</dd>
+<dt>Server root</dt><dd><code>{{.R.ServerRoot}}</code></dd>
+<dt>Phase</dt><dd>{{.R.Phase}}</dd>
+<dt>Verdict</dt><dd>{{.R.Verdict}}</dd>
+{{- if .R.RunID}}
+<dt>Run</dt><dd><code>{{.R.RunID}}</code></dd>
+{{- end}}
+{{- if .Started}}
+<dt>Started</dt><dd>{{.Started}}</dd>
+{{- end}}
+{{- if .Finished}}
+<dt>Finished</dt><dd>{{.Finished}}</dd>
+{{- end}}
+<dt>msguard</dt><dd>{{.R.Tool.Version}}</dd>
+</dl>
+</section>
+{{- range .Groups}}
+<section class="group" id="{{.Outcome}}">
+<h2>{{.Heading}} ({{len .Findings}})</h2>
+{{- $outcome := .Outcome}}
+{{- range .Findings}}
+<article class="finding {{$outcome}}" data-key="{{.Key}}">
+<h3><span class="badge {{$outcome}}">{{.Severity}}{{if .Waived}} waived{{end}}</span> <code class="key">{{.Key}}</code>{{if .Title}} {{.Title}}{{end}}</h3>
+{{- if .Msg}}
+<p class="msg">{{.Msg}}</p>
+{{- end}}
+{{- if or .Actual .Expected}}
+<table class="values">
+{{- if .Actual}}
+<tr><th>actual</th><td><code>{{.Actual}}</code></td></tr>
+{{- end}}
+{{- if .Expected}}
+<tr><th>expected</th><td><code>{{.Expected}}</code></td></tr>
+{{- end}}
+</table>
+{{- end}}
+{{- if .Description}}
+<p class="why">{{.Description}}</p>
+{{- end}}
+{{- with .Waived}}
+<p class="waiver"><strong>Waived:</strong> <span class="reason">{{.Reason}}</span>; approved by <span class="approver">{{.Approver}}</span>, expires <span class="expires">{{.Expires}}</span></p>
+{{- end}}
+{{- if .Remediation}}
+<h4>Remediation</h4>
+<ol class="remediation">
+{{- range .Remediation}}
+{{- if eq .Type "command"}}
+<li><pre><code>{{.Text}}</code></pre></li>
+{{- else}}
+<li>{{.Text}}</li>
+{{- end}}
+{{- end}}
+</ol>
+{{- end}}
+</article>
+{{- end}}
+</section>
+{{- end}}
+{{- if .R.FactsErrors}}
+<section id="facts-errors">
+<h2>Facts errors ({{len .R.FactsErrors}})</h2>
+<p>Facts that could not be collected are never a pass.</p>
+<table>
+<tr><th>Collector</th><th>Error</th></tr>
+{{- range .R.FactsErrors}}
+<tr><td><code>{{.Collector}}</code></td><td>{{.Error}}</td></tr>
+{{- end}}
+</table>
+</section>
+{{- end}}
+{{- if .Passed}}
+<section id="passed">
+<h2>Passed ({{len .Passed}})</h2>
+<ul class="passed">
+{{- range .Passed}}
+<li><code>{{.}}</code></li>
+{{- end}}
+</ul>
+</section>
+{{- end}}
+<footer id="summary-line">{{.SummaryLine}}</footer>
+</main>
+</body>
+</html>
+`

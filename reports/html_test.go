@@ -1,0 +1,224 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/msguard/msguard/collectors/facts"
+)
+
+// chromium returns the path of the Chromium binary; the Debian package
+// chromium provides it (make deps installs it).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatalf("chromium not found in PATH: install the Debian package chromium (apt-get install -y chromium)")
+	return ""
+}
+
+// dumpDOM loads page in headless Chromium, offline, and returns the DOM
+// after parsing and layout.
+func dumpDOM(t *testing.T, page []byte) string {
+	t.Helper()
+	bin := chromium(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(file, page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--no-first-run", "--password-store=basic", "--use-mock-keychain",
+		"--user-data-dir="+filepath.Join(dir, "profile"),
+		"--dump-dom", "file://"+file)
+	// Without a D-Bus, Chromium waits for its timeouts unless told there is
+	// none; that takes seconds off every start.
+	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS=disabled:", "DBUS_SESSION_BUS_ADDRESS=disabled:")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom: %v\n%s", err, stderr.String())
+	}
+	if len(out) == 0 {
+		t.Fatalf("chromium --dump-dom printed nothing\n%s", stderr.String())
+	}
+	return string(out)
+}
+
+func TestHTMLInChromium(t *testing.T) {
+	tests := []struct {
+		name   string
+		report *facts.Report
+		banner string
+	}{
+		{"preflight_not_ready", loadFixture(t, "preflight_not_ready"), "NOT READY"},
+		{"postflight_healthy", loadFixture(t, "postflight_healthy"), "HEALTHY"},
+		{"escape", escapeReport(), "NOT READY"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := tc.report
+			dom := dumpDOM(t, render(t, "html", r))
+			must := []string{
+				`<meta name="msguard-verdict" content="` + r.Verdict + `">`,
+				`<h1>` + tc.banner + `</h1>`,
+				`class="banner ` + verdictClass(r.Verdict) + `"`,
+				summaryLine(r),
+			}
+			for _, f := range r.Findings {
+				must = append(must, `data-key="`+f.Key+`"`, `<code class="key">`+f.Key+`</code>`)
+				if f.Waived != nil {
+					must = append(must, `<span class="approver">`+f.Waived.Approver+`</span>`, `<span class="expires">`+f.Waived.Expires+`</span>`)
+				}
+			}
+			for _, k := range r.Passed {
+				must = append(must, "<li><code>"+k+"</code></li>")
+			}
+			for _, fe := range r.FactsErrors {
+				must = append(must, "<code>"+fe.Collector+"</code>")
+			}
+			for _, s := range must {
+				if !strings.Contains(dom, s) {
+					t.Errorf("rendered DOM lacks %q", s)
+				}
+			}
+			// Escaped text stays text: the browser made no script or image
+			// element out of it.
+			for _, s := range []string{"<script", "<img", "<i>"} {
+				if strings.Contains(dom, s) {
+					t.Errorf("rendered DOM has an element %s from report text", s)
+				}
+			}
+			if tc.name == "escape" && !strings.Contains(dom, `&lt;script&gt;alert("x")&lt;/script&gt; &amp; co`) {
+				t.Errorf("rendered DOM does not show the message as text:\n%s", dom)
+			}
+		})
+	}
+}
+
+// resourceAttrs are attributes through which an element loads or links to
+// something outside the page.
+var resourceAttrs = map[string]bool{
+	"src": true, "href": true, "srcset": true, "action": true, "formaction": true,
+	"poster": true, "data": true, "background": true, "ping": true, "xlink:href": true,
+	"manifest": true, "codebase": true, "cite": true, "longdesc": true,
+}
+
+// resourceElements are elements that load or run something by themselves.
+var resourceElements = map[string]bool{
+	"script": true, "link": true, "img": true, "iframe": true, "frame": true, "object": true,
+	"embed": true, "video": true, "audio": true, "source": true, "track": true, "base": true,
+	"form": true, "picture": true, "image": true, "use": true, "applet": true, "portal": true,
+}
+
+// externalRefs lists every way page refers to something outside itself.
+func externalRefs(page []byte) []string {
+	var refs []string
+	for _, s := range []string{"http://", "https://", "//fonts", "data:"} {
+		if bytes.Contains(page, []byte(s)) {
+			refs = append(refs, "text "+s)
+		}
+	}
+	z := html.NewTokenizer(bytes.NewReader(page))
+	inStyle := false
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return refs
+		case html.StartTagToken, html.SelfClosingTagToken:
+			tok := z.Token()
+			if resourceElements[tok.Data] {
+				refs = append(refs, "element <"+tok.Data+">")
+			}
+			inStyle = tok.Data == "style"
+			for _, a := range tok.Attr {
+				name := strings.ToLower(a.Key)
+				if a.Namespace != "" {
+					name = a.Namespace + ":" + name
+				}
+				switch {
+				case resourceAttrs[name]:
+					refs = append(refs, "attribute "+name+"="+a.Val)
+				case strings.HasPrefix(name, "on"):
+					refs = append(refs, "handler "+name)
+				case name == "style" && strings.Contains(strings.ToLower(a.Val), "url("):
+					refs = append(refs, "style url()")
+				case name == "http-equiv" && strings.EqualFold(a.Val, "refresh"):
+					refs = append(refs, "meta refresh")
+				}
+			}
+		case html.EndTagToken:
+			inStyle = false
+		case html.TextToken:
+			if inStyle {
+				css := strings.ToLower(string(z.Text()))
+				for _, s := range []string{"url(", "@import", "@font-face"} {
+					if strings.Contains(css, s) {
+						refs = append(refs, "css "+s)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestHTMLSelfContained(t *testing.T) {
+	pages := map[string][]byte{
+		"preflight_not_ready": render(t, "html", loadFixture(t, "preflight_not_ready")),
+		"postflight_healthy":  render(t, "html", loadFixture(t, "postflight_healthy")),
+		"escape":              render(t, "html", escapeReport()),
+		"empty":               render(t, "html", emptyReport()),
+	}
+	for name, page := range pages {
+		t.Run(name, func(t *testing.T) {
+			if refs := externalRefs(page); len(refs) > 0 {
+				t.Errorf("%s refers outside itself: %v", name, refs)
+			}
+			csp := `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`
+			if !bytes.Contains(page, []byte(csp)) {
+				t.Errorf("%s lacks the content security policy", name)
+			}
+		})
+	}
+}
+
+// TestExternalRefsDetects keeps the check above honest.
+func TestExternalRefsDetects(t *testing.T) {
+	tests := []string{
+		`<link rel="stylesheet" href="x.css">`,
+		`<img src="logo.png">`,
+		`<style>body { background: url(bg.png) }</style>`,
+		`<style>@import "x.css";</style>`,
+		`<p style="background:url(x)">`,
+		`<a href="#top">top</a>`,
+		`<body onload="go()">`,
+		`<script>1</script>`,
+		`<p>see https://example.org</p>`,
+	}
+	for _, page := range tests {
+		if refs := externalRefs([]byte(page)); len(refs) == 0 {
+			t.Errorf("externalRefs(%q) found nothing", page)
+		}
+	}
+	if refs := externalRefs([]byte(`<style>p { color: red }</style><p class="x">ldap://ds:389</p>`)); len(refs) != 0 {
+		t.Errorf("externalRefs of a clean page = %v", refs)
+	}
+}
