@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# make demo: a simulated iPlanet Messaging Server 5.1 host on a real OpenLDAP,
+# then msguard on it as an operator would use it. Leaves the reports in
+# DEMO_DIR/reports; DEMO_KEEP=1 keeps the host running afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+demo=${1:-/tmp/msguard-demo}
+root=$demo/server5
+bin=$PWD/bin
+say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+
+if [ -d "$root" ]; then "$bin/msguard-sim" destroy --root "$root" >/dev/null 2>&1 || true; fi
+rm -rf "$demo" && mkdir -p "$demo/reports" "$demo/state"
+trap '[ "${DEMO_KEEP:-}" = 1 ] || "$bin/msguard-sim" destroy --root "$root" >/dev/null 2>&1 || true' EXIT
+
+say "A simulated iPlanet Messaging Server 5.1 host (DS 4.13, Web Server 6.0 SP1, DA 1.1, 1000 queued messages, store on a loop-mounted ext4)"
+store_opt=
+[ "$(id -u)" = 0 ] || store_opt=--store-mount=false
+"$bin/msguard-sim" create --scenario testdata/scenarios/reference.yaml --root "$root" $store_opt --start 2>"$demo/sim.log"
+"$bin/msguard-sim" media --dir "$demo/media"
+# The scenario's demo passwords, in files only their owner can read.
+umask 077
+printf '%s' demo-DM-pass-8812 > "$demo/dm.pw"
+printf '%s' demo-admin-pass-3301 > "$demo/admin.pw"
+umask 022
+echo "server root: $root" >&2
+ps -eo pid,args | grep "$root" | grep -v grep | sed 's/^/  /' >&2
+
+common=(--server-root "$root" --bind-password-file "$demo/dm.pw" --state-dir "$demo/state")
+
+say "msguard version"
+"$bin/msguard" version
+
+say "msguard collect: the host-facts snapshot"
+"$bin/msguard" collect "${common[@]}" -o "$demo/reports/before.json"
+echo "snapshot: $demo/reports/before.json ($(wc -c < "$demo/reports/before.json") bytes)" >&2
+
+say "msguard check --phase preflight (before the window)"
+set +e
+"$bin/msguard" check --phase preflight "${common[@]}" \
+  --report json="$demo/reports/preflight.json" --report junit="$demo/reports/preflight.xml" \
+  --report sarif="$demo/reports/preflight.sarif" --report html="$demo/reports/preflight.html" \
+  --report markdown="$demo/reports/preflight.md"
+rc=$?
+set -e
+echo "exit code: $rc" >&2
+
+if "$bin/msguard" remediate --help >/dev/null 2>&1; then
+  say "msguard remediate (the upgrade, journaled, with a verified backup)"
+  set +e
+  "$bin/msguard" remediate "${common[@]}" --media "$demo/media" --backup-dir "$demo/backup" \
+    --admin-password-file "$demo/admin.pw" --yes
+  echo "exit code: $?" >&2
+  set -e
+  say "msguard check --phase postflight (after the upgrade)"
+  set +e
+  "$bin/msguard" check --phase postflight "${common[@]}" --report html="$demo/reports/postflight.html"
+  echo "exit code: $?" >&2
+  set -e
+fi
+if "$bin/msguard" audit --help >/dev/null 2>&1; then
+  say "msguard audit (nightly health against the baseline)"
+  set +e
+  "$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history"
+  echo "exit code: $?" >&2
+  set -e
+fi
+
+say "Reports written"
+ls -l "$demo/reports" >&2
