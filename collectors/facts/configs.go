@@ -6,7 +6,9 @@ type Configs struct {
 	// IMTAChannels are the channel names defined in imta.cnf.
 	IMTAChannels []string `json:"imta_channels,omitempty"`
 	// Ports gathers the ports the configs name: "smtp" (dispatcher.cnf),
-	// "imap", "pop", "http" (msg.conf), "admin" (adm.conf), "ldap".
+	// "imap", "pop", "http" (msg.conf), "admin" (adm.conf), "ldap"
+	// (install.inf [slapd] ServerPort), and each Web Server instance by
+	// its directory name ("https-admserv": magnus.conf Port).
 	Ports map[string]int `json:"ports,omitempty"`
 }
 

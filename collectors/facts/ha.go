@@ -7,7 +7,9 @@ type HA struct {
 	// Tools lists the cluster CLIs found on PATH.
 	Tools []string `json:"tools,omitempty"`
 	// Services maps a Messaging service or group to its state as the CLI
-	// reports it ("on", "off", "ONLINE", "OFFLINE", ...).
+	// reports it ("on", "off", "ONLINE", "OFFLINE", ...). For VCS and SC 3.x,
+	// "<group>@<node>" holds each node's state and "<group>" is online when
+	// any node has it online.
 	Services map[string]string `json:"services,omitempty"`
 	// Dependencies lists "parent -> child" resource links (VCS).
 	Dependencies []string `json:"dependencies,omitempty"`

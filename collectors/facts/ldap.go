@@ -20,7 +20,8 @@ type LDAP struct {
 	SchemaInetMailUser bool `json:"schema_inetmailuser"`
 	// MailRecipients counts (objectclass=inetLocalMailRecipient) under the user/group suffix.
 	MailRecipients int64 `json:"mail_recipients"`
-	// RecipientsDigest is SHA-256 over the sorted lower-case DNs, one per line.
+	// RecipientsDigest is SHA-256 over the sorted lower-case DNs, one per
+	// line; empty above 10⁶ recipients (the collector does not sort more).
 	RecipientsDigest string `json:"recipients_digest"`
 	PABEntries       int64  `json:"pab_entries"`
 	UserSuffix       string `json:"user_suffix"`

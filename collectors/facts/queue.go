@@ -16,7 +16,9 @@ type QueueChannel struct {
 }
 
 // QueueCounts counts message files. Temp ($-prefixed) files are counted
-// apart and not as messages.
+// apart and not as messages. Held (.HELD) messages are messages too: Held
+// is the part of Messages not eligible for delivery. Bytes, Oldest and
+// Newest are over messages (held included), by modification time.
 type QueueCounts struct {
 	Messages int64      `json:"messages"`
 	Held     int64      `json:"held"`
@@ -28,14 +30,18 @@ type QueueCounts struct {
 
 // Store summarises the primary message-store partition.
 type Store struct {
-	Path      string `json:"path"`
-	Mailboxes int64  `json:"mailboxes"`
-	Bytes     int64  `json:"bytes"`
-	Files     int64  `json:"files"`
+	Path string `json:"path"`
+	// Exists is false when the partition directory is missing; the
+	// counts are then zero.
+	Exists    bool  `json:"exists"`
+	Mailboxes int64 `json:"mailboxes"`
+	Bytes     int64 `json:"bytes"`
+	Files     int64 `json:"files"`
 	// Users lists the mailbox uids (the =<uid> directory names without "=")
 	// sorted; omitted above UsersLimit mailboxes, with Digest kept instead.
 	Users []string `json:"users,omitempty"`
 	// UsersDigest is the SHA-256 over the sorted uids, one per line, so a
-	// baseline can be compared without listing 10⁶ names.
+	// baseline can be compared without listing 10⁶ names. Empty when the
+	// store holds more mailboxes than the collector sorts (10⁶).
 	UsersDigest string `json:"users_digest"`
 }

@@ -2,8 +2,11 @@ package facts
 
 import "time"
 
-// RunState is msguard's own remediate state for this server root.
+// RunState is msguard's own remediate state for this server root. It is
+// also the on-disk format remediate writes (collectors.RunStatePath).
 type RunState struct {
+	// Root is the server root the state belongs to.
+	Root string `json:"root,omitempty"`
 	// Status is "none", "in_progress", "failed", "completed" or "backed_out".
 	Status     string     `json:"status"`
 	JournalDir string     `json:"journal_dir,omitempty"`

@@ -15,7 +15,9 @@ type ProductVersion struct {
 	// (for optional products: Web Server, Delegated Administrator).
 	Installed bool `json:"installed"`
 	// Version is the normalised version all readable sources agree on
-	// ("5.1", "5.2", "4.13", "6.0SP2", "1.2"), or "" when unknown.
+	// ("5.1", "5.2", "4.13", "6.0SP2", "1.2"), or "" when unknown or when
+	// the sources disagree (Agreed is false then). Foreign and Stale
+	// sources do not vote.
 	Version string `json:"version"`
 	// Agreed is false when two sources report different versions.
 	Agreed  bool            `json:"agreed"`
@@ -39,4 +41,8 @@ type VersionSource struct {
 	// Foreign is true for a source that does not describe the simulated
 	// product (a modern LDAP server's own vendorVersion): recorded, not voted.
 	Foreign bool `json:"foreign,omitempty"`
+	// Stale is true for a source that describes a removed copy of the
+	// product (the "*.nda" files a Delegated Administrator uninstall
+	// leaves): recorded, not voted.
+	Stale bool `json:"stale,omitempty"`
 }
