@@ -150,3 +150,28 @@ func mergeField(dst, src *facts.Snapshot, name string) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Daemons lists the install's running daemons only (the processes
+// collector without the rest), for callers that poll, such as remediate
+// waiting for a stop script's processes to exit.
+func Daemons(ctx context.Context, opts Options) ([]facts.Process, error) {
+	t, _, err := ResolveTarget(opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &facts.Snapshot{}
+	if _, err := collectProcesses(ctx, t, s); err != nil {
+		return nil, err
+	}
+	if s.Processes == nil {
+		return nil, fmt.Errorf("processes not collected")
+	}
+	return s.Processes.Daemons, nil
+}
+
+// ScanQueue summarises one queue directory (INST/imta/queue) the way the
+// queue collector does: streamed, in bounded memory. The benchmarks use it.
+func ScanQueue(ctx context.Context, dir string) (*facts.Queue, error) {
+	q, _, err := scanQueue(ctx, dir)
+	return q, err
+}

@@ -1,0 +1,244 @@
+package remediate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/msguard/msguard/collectors/facts"
+)
+
+// Options configure a remediate or backout run. Secrets are plain fields
+// here but never logged, journaled or printed.
+type Options struct {
+	ServerRoot string
+	Media      string // the 5.2 installer media directory
+	BackupDir  string // "" = DefaultBackupRoot/<root name>-<run id>, or the journal's on resume
+	StateDir   string
+
+	LDAP                 LDAPConn // the user/group directory, bound as the directory manager
+	AdminID              string   // Configuration Directory Administrator; "" = install.inf's or "admin"
+	AdminPassword        string
+	ServiceAdminID       string // "" = install.inf's or "ServiceAdmin"
+	ServiceAdminPassword string
+
+	Yes    bool // do not ask for confirmation
+	Resume bool
+	// StopTimeout bounds the wait for processes to exit after a stop script.
+	StopTimeout time.Duration
+	// DialogueTimeout bounds the silence of an installer waiting for nothing.
+	DialogueTimeout time.Duration
+
+	// Collect takes a full snapshot of the host (the collectors).
+	Collect func(ctx context.Context) (*facts.Snapshot, error)
+	// Gate runs a check phase (preflight with for_remediate, quiesce,
+	// postflight) and returns its report; the command prints it.
+	Gate func(ctx context.Context, phase string, media *MediaInfo) (*facts.Report, error)
+	// Daemons lists the install's running daemons (the processes collector).
+	Daemons func(ctx context.Context) ([]facts.Process, error)
+
+	In  io.Reader // confirmation answers
+	Out io.Writer // progress for people
+	Log *slog.Logger
+}
+
+// DefaultBackupRoot is where backups go when --backup-dir is not given.
+const DefaultBackupRoot = "/var/backups/msguard"
+
+// Step is one runbook step on this host: check (already done?), do,
+// verify and undo. Every step is idempotent: check lets a resumed run
+// skip what was done before a crash.
+type Step struct {
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Commands []string `json:"commands,omitempty"`
+	// Skip says why the step is not needed on this host ("" = it runs).
+	Skip string `json:"skip,omitempty"`
+	// Destructive steps change the install in a way only the backout undoes;
+	// backups must be verified before the first one.
+	Destructive bool `json:"destructive,omitempty"`
+	// Gate names a check phase that must pass before the step runs.
+	Gate string `json:"gate,omitempty"`
+
+	check  func(ctx context.Context) (bool, error)
+	do     func(ctx context.Context) error
+	verify func(ctx context.Context) error
+	undo   func(ctx context.Context) error
+}
+
+// Plan is the ordered list of steps this host needs.
+type Plan struct {
+	Root      string    `json:"root"`
+	BackupDir string    `json:"backup_dir"`
+	RunID     string    `json:"run_id"`
+	Host      *HostInfo `json:"host"`
+	Steps     []*Step   `json:"steps"`
+
+	planner *planner
+}
+
+// HostInfo is what the plan needs to know about the host, taken from the
+// pre-upgrade snapshot (saved in the backup directory, so a resumed run
+// plans from the same facts even though the host has changed since).
+type HostInfo struct {
+	Root, WSRoot, Instance, InstDir string
+	Host                            string
+	SlapdIDs                        []string // ids without "slapd-"
+	WebInstances                    []string // https-* other than https-admserv
+	HasWebAdmin                     bool
+	MsgVersion, DSVersion           string
+	WebServer, DA                   string // "" = not installed
+	HA                              string
+	HADeps                          []string
+	QueueMessages                   int64
+	StorePath                       string
+	StoreMount                      *facts.StoreMount // nil = a plain directory
+	ConfigLDAPURL                   string
+	ServiceAdminID                  string
+	UserSuffix                      string
+}
+
+// MediaInfo describes the installer media found at --media.
+type MediaInfo struct {
+	Path      string `json:"path"`
+	Version   string `json:"version"` // "5.2" when msg52/setup is there
+	WebServer bool   `json:"webserver"`
+	DA        bool   `json:"da"`
+	SCIMS     bool   `json:"scims"`
+	Error     string `json:"error,omitempty"`
+}
+
+// InspectMedia reads the media directory (layout.md "Installer dialogues").
+func InspectMedia(dir string) *MediaInfo {
+	if dir == "" {
+		return nil
+	}
+	m := &MediaInfo{Path: dir}
+	exists := func(p ...string) bool {
+		_, err := os.Stat(filepath.Join(append([]string{dir}, p...)...))
+		return err == nil
+	}
+	switch {
+	case !exists():
+		m.Error = "directory does not exist"
+	case !exists("msg52", "setup"):
+		m.Error = "no msg52/setup"
+	default:
+		m.Version = "5.2"
+		if b, err := os.ReadFile(filepath.Join(dir, "msg52", "VERSION")); err == nil && !strings.Contains(string(b), "5.2") {
+			m.Version, m.Error = "", "msg52/VERSION does not name 5.2"
+		}
+	}
+	m.WebServer = exists("ws60sp2", "setup")
+	m.DA = exists("da12", "setup") && exists("da12", "uninstall")
+	m.SCIMS = exists("msg52", "SUNWscims")
+	return m
+}
+
+// HostFromSnapshot extracts the plan's view of the host.
+func HostFromSnapshot(s *facts.Snapshot) (*HostInfo, error) {
+	if s == nil || s.Install == nil || !s.Install.Valid {
+		return nil, fmt.Errorf("the snapshot has no valid install: run msguard check --phase preflight")
+	}
+	if s.Versions == nil || s.Mounts == nil || s.Queue == nil {
+		return nil, fmt.Errorf("the snapshot lacks versions, mounts or queue facts: see its collector errors")
+	}
+	h := &HostInfo{
+		Root: s.ServerRoot, WSRoot: s.WebServerRoot, Instance: s.Instance, Host: s.Host,
+		InstDir:    filepath.Join(s.ServerRoot, "msg-"+s.Instance),
+		MsgVersion: s.Versions.Messaging.Version, DSVersion: s.Versions.Directory.Version,
+		StorePath: s.Install.StorePath, QueueMessages: s.Queue.Total.Messages + s.Queue.Total.Temp,
+		UserSuffix: "o=siroe.com", ServiceAdminID: "ServiceAdmin",
+	}
+	for _, id := range s.Install.SlapdInstances {
+		h.SlapdIDs = append(h.SlapdIDs, strings.TrimPrefix(id, "slapd-"))
+	}
+	for _, w := range s.Install.HTTPSInstances {
+		if w == "https-admserv" {
+			h.HasWebAdmin = true
+		} else {
+			h.WebInstances = append(h.WebInstances, w)
+		}
+	}
+	if s.Versions.WebServer.Installed {
+		h.WebServer = s.Versions.WebServer.Version
+	}
+	if s.Versions.DelegatedAdmin.Installed {
+		h.DA = s.Versions.DelegatedAdmin.Version
+	}
+	if s.HA != nil {
+		h.HA, h.HADeps = s.HA.Kind, s.HA.Dependencies
+	}
+	if s.Mounts.Store.MountPoint {
+		m := s.Mounts.Store
+		h.StoreMount = &m
+	}
+	if inf := s.Install.InstallInf; inf != nil {
+		h.ConfigLDAPURL = inf["General"]["ConfigDirectoryLdapURL"]
+		if id := inf["msg"]["ServiceAdminID"]; id != "" {
+			h.ServiceAdminID = id
+		}
+	}
+	if s.LDAP != nil && s.LDAP.UserSuffix != "" {
+		h.UserSuffix = s.LDAP.UserSuffix
+	}
+	if h.WSRoot == "" {
+		h.WSRoot = h.Root
+	}
+	return h, nil
+}
+
+// dsNeedsUpgrade is true when the local Directory Server is older than the
+// 4.16 that Messaging Server 5.2 ships with (runbook §3).
+func (h *HostInfo) dsNeedsUpgrade() bool {
+	return len(h.SlapdIDs) > 0 && h.DSVersion != "" && versionLess(h.DSVersion, "4.16")
+}
+
+// versionLess compares dotted numeric versions ("4.13" < "4.16").
+func versionLess(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y int
+		if i < len(pa) {
+			fmt.Sscanf(pa[i], "%d", &x)
+		}
+		if i < len(pb) {
+			fmt.Sscanf(pb[i], "%d", &y)
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}
+
+// Print writes the plan for people: each step, its commands, and why a
+// step is skipped.
+func (p *Plan) Print(w io.Writer) {
+	fmt.Fprintf(w, "Upgrade plan for %s (Messaging %s, Directory %s) — backups in %s\n",
+		p.Root, p.Host.MsgVersion, p.Host.DSVersion, p.BackupDir)
+	n := 0
+	for _, s := range p.Steps {
+		if s.Skip != "" {
+			fmt.Fprintf(w, "   -  %-28s skipped: %s\n", s.ID, s.Skip)
+			continue
+		}
+		n++
+		mark := ""
+		if s.Destructive {
+			mark = "  [changes the install]"
+		}
+		fmt.Fprintf(w, "  %2d. %-28s %s%s\n", n, s.ID, s.Title, mark)
+		if s.Gate != "" {
+			fmt.Fprintf(w, "        gate: msguard check --phase %s must pass first\n", s.Gate)
+		}
+		for _, c := range s.Commands {
+			fmt.Fprintf(w, "        $ %s\n", c)
+		}
+	}
+}

@@ -1,0 +1,526 @@
+package remediate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxDifferences bounds the list CompareTree returns; a last line says
+// how many more there were.
+const maxDifferences = 1000
+
+// restoreTempPrefix starts the name of a file being restored, renamed over
+// its final name once complete.
+const restoreTempPrefix = ".msguard-restore-"
+
+// RestoreTree makes root exactly the tree of backup name in dst: it first
+// verifies the whole backup and refuses a corrupt one without touching
+// root; then it removes what the manifest does not list (except the keep
+// paths, relative and slash-separated, such as the store mount point, and
+// what lies below them), writes every entry back with its original content,
+// mode, owner and mtime, remakes hard links, and sets each directory's
+// metadata after its contents. Files are written to a temporary name and
+// renamed into place, so a running binary is replaced rather than
+// overwritten. The file system is synced before RestoreTree returns.
+func RestoreTree(ctx context.Context, dst, name, root string, keep []string) error {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", root, err)
+	}
+	if root == "/" {
+		return fmt.Errorf("restore %s: refusing to restore over /", name)
+	}
+	kp, err := cleanRelPaths("keep", keep)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", root, err)
+	}
+	ks := newRelSet(kp)
+	if rel, inside := pathInside(root, dst); inside && !ks.under(rel) {
+		return fmt.Errorf("restore %s: backup %s is inside it and not kept", root, dst)
+	}
+	if err := VerifyBackup(ctx, dst, name); err != nil {
+		return fmt.Errorf("restore %s: %w", root, err)
+	}
+	paths, err := loadManifestPathSet(dst, name)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", root, err)
+	}
+	r := &restoreRun{data: BackupDataDir(dst, name), root: root, keep: ks, paths: paths}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return fmt.Errorf("restore %s: %w", root, err)
+	}
+	if err := r.removeExtras(ctx, "."); err != nil {
+		return fmt.Errorf("restore %s: remove what the backup does not hold: %w", root, err)
+	}
+	if err := r.writeEntries(ctx, dst, name); err != nil {
+		return fmt.Errorf("restore %s: %w", root, err)
+	}
+	// Hard links, then directory metadata: both change directories, so
+	// they come after every file is in place, each in one more pass.
+	if _, err := ReadManifest(dst, name, func(e *ManifestEntry) error {
+		if e.HardLink == "" || ks.under(e.Path) {
+			return nil
+		}
+		return r.link(e)
+	}); err != nil {
+		return fmt.Errorf("restore %s: %w", root, err)
+	}
+	if _, err := ReadManifest(dst, name, func(e *ManifestEntry) error {
+		if e.Type != EntryDir || ks.under(e.Path) {
+			return nil
+		}
+		return setMeta(absPath(root, e.Path), e)
+	}); err != nil {
+		return fmt.Errorf("restore %s: %w", root, err)
+	}
+	return syncFS(root)
+}
+
+// restoreRun is one RestoreTree call.
+type restoreRun struct {
+	data, root string
+	keep       relSet
+	paths      *manifestPathSet
+}
+
+// removeExtras walks directory rel of root and removes every path the
+// manifest does not hold, except kept ones. A directory above a kept path
+// is emptied rather than removed.
+func (r *restoreRun) removeExtras(ctx context.Context, rel string) error {
+	f, err := os.Open(absPath(r.root, rel))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		ents, rerr := f.ReadDir(readDirBatch)
+		for _, de := range ents {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			child := relJoin(rel, de.Name())
+			if r.keep.has(child) {
+				continue
+			}
+			known := r.paths.has(child)
+			if !known && !r.keep.above(child) {
+				if err := os.RemoveAll(absPath(r.root, child)); err != nil {
+					return err
+				}
+				continue
+			}
+			if de.IsDir() {
+				if err := r.removeExtras(ctx, child); err != nil {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// writeEntries creates every directory (in this goroutine: the manifest
+// lists a directory before its contents) and writes files and symlinks
+// in a pool.
+func (r *restoreRun) writeEntries(ctx context.Context, dst, name string) error {
+	pool := startTreePool(ctx, func(_ context.Context, e ManifestEntry) error {
+		if e.Type == EntrySymlink {
+			return r.symlink(&e)
+		}
+		return r.file(&e)
+	})
+	_, rerr := ReadManifest(dst, name, func(e *ManifestEntry) error {
+		switch {
+		case r.keep.under(e.Path) || e.HardLink != "":
+			return nil
+		case e.Type == EntryDir:
+			return r.dir(e)
+		default:
+			return pool.submit(*e)
+		}
+	})
+	perr := pool.wait(ctx)
+	if perr != nil {
+		return perr
+	}
+	return rerr
+}
+
+// dir makes sure entry e is a directory in root.
+func (r *restoreRun) dir(e *ManifestEntry) error {
+	p := absPath(r.root, e.Path)
+	fi, err := os.Lstat(p)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if err := os.MkdirAll(p, 0o700); err != nil {
+		return err
+	}
+	return nil
+}
+
+// file writes file entry e from the backup: to a temporary name in its
+// directory, with owner, mode and mtime, then renamed into place.
+func (r *restoreRun) file(e *ManifestEntry) error {
+	p := absPath(r.root, e.Path)
+	in, err := os.Open(absPath(r.data, e.Path))
+	if err != nil {
+		return fmt.Errorf("open backup of %s: %w", e.Path, err)
+	}
+	defer in.Close()
+	tmp, err := restoreTempName(p)
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", e.Path, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			os.Remove(tmp)
+		}
+	}()
+	// io.Copy between files uses copy_file_range: no pass through user space.
+	_, err = io.Copy(out, in)
+	if err == nil {
+		// chown clears setuid and setgid: chmod after it.
+		err = out.Chown(e.UID, e.GID)
+	}
+	if err == nil {
+		err = out.Chmod(e.FileMode())
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chtimes(tmp, e.MTime, e.MTime)
+	}
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", e.Path, err)
+	}
+	if err := replacePath(tmp, p); err != nil {
+		return fmt.Errorf("restore %s: %w", e.Path, err)
+	}
+	committed = true
+	return nil
+}
+
+// symlink recreates symlink entry e with its owner and mtime.
+func (r *restoreRun) symlink(e *ManifestEntry) error {
+	p := absPath(r.root, e.Path)
+	tmp, err := restoreTempName(p)
+	if err != nil {
+		return err
+	}
+	if err := os.Symlink(e.Target, tmp); err != nil {
+		return fmt.Errorf("restore symlink %s: %w", e.Path, err)
+	}
+	if err := setMeta(tmp, e); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("restore symlink %s: %w", e.Path, err)
+	}
+	if err := replacePath(tmp, p); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("restore symlink %s: %w", e.Path, err)
+	}
+	return nil
+}
+
+// link remakes hard link entry e to its first name.
+func (r *restoreRun) link(e *ManifestEntry) error {
+	p, first := absPath(r.root, e.Path), absPath(r.root, e.HardLink)
+	a, err := os.Lstat(p)
+	if err == nil {
+		if b, err := os.Lstat(first); err == nil && os.SameFile(a, b) {
+			return nil
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("restore hard link %s: %w", e.Path, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("restore hard link %s: %w", e.Path, err)
+	}
+	if err := os.Link(first, p); err != nil {
+		return fmt.Errorf("restore hard link %s: %w", e.Path, err)
+	}
+	return nil
+}
+
+// restoreTempName returns a fresh temporary name next to p, creating p's
+// directory if the manifest listed a file before a directory could exist
+// (it never does, but a kept or racing path may have removed it).
+func restoreTempName(p string) (string, error) {
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return filepath.Join(dir, restoreTempPrefix+hex.EncodeToString(b[:])), nil
+}
+
+// replacePath renames tmp over p; a directory in the way is removed first.
+func replacePath(tmp, p string) error {
+	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp, p)
+}
+
+// setMeta gives p (not followed if a symlink) the owner, mode and mtime
+// of e; a symlink has no mode of its own.
+func setMeta(p string, e *ManifestEntry) error {
+	if err := os.Lchown(p, e.UID, e.GID); err != nil {
+		return err
+	}
+	if e.Type != EntrySymlink {
+		if err := os.Chmod(p, e.FileMode()); err != nil {
+			return err
+		}
+	}
+	ts := []unix.Timespec{unix.NsecToTimespec(e.MTime.UnixNano()), unix.NsecToTimespec(e.MTime.UnixNano())}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "utimensat", Path: p, Err: err}
+	}
+	return nil
+}
+
+// CompareTree re-reads root against the manifest of backup name in dst
+// and returns the differences, sorted: "missing P", "extra P", "type P:
+// …", "modified P: sha256 … in backup, … on disk", "size P: …", "mode P:
+// …", "owner P: …", "mtime P: …", "target P: …", "link P: …". Paths under
+// keep are ignored. No differences proves a backout restored the host
+// exactly. A corrupt manifest is an error (*CorruptBackupError).
+func CompareTree(ctx context.Context, dst, name, root string, keep []string) ([]string, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: %w", root, err)
+	}
+	kp, err := cleanRelPaths("keep", keep)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: %w", root, err)
+	}
+	c := &compareRun{root: root, keep: newRelSet(kp)}
+	pool := startTreePool(ctx, func(_ context.Context, e ManifestEntry) error {
+		c.compareFile(&e)
+		return nil
+	})
+	paths := newManifestPathSet()
+	_, rerr := ReadManifest(dst, name, func(e *ManifestEntry) error {
+		paths.add(e.Path)
+		if c.keep.under(e.Path) {
+			return nil
+		}
+		if e.Type == EntryFile && e.HardLink == "" {
+			return pool.submit(*e)
+		}
+		c.compareEntry(e)
+		return nil
+	})
+	if err := pool.wait(ctx); err != nil {
+		return nil, fmt.Errorf("compare %s with backup %s: %w", root, name, err)
+	}
+	if rerr != nil {
+		return nil, fmt.Errorf("compare %s with backup %s: %w", root, name, rerr)
+	}
+	paths.seal()
+	if err := c.findExtras(ctx, paths, "."); err != nil {
+		return nil, fmt.Errorf("compare %s with backup %s: %w", root, name, err)
+	}
+	slices.Sort(c.diffs)
+	if c.total > len(c.diffs) {
+		c.diffs = append(c.diffs, fmt.Sprintf("… and %d more differences", c.total-len(c.diffs)))
+	}
+	return c.diffs, nil
+}
+
+// compareRun is one CompareTree call.
+type compareRun struct {
+	root  string
+	keep  relSet
+	mu    sync.Mutex
+	diffs []string
+	total int
+}
+
+func (c *compareRun) add(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total++
+	if len(c.diffs) < maxDifferences {
+		c.diffs = append(c.diffs, fmt.Sprintf(format, args...))
+	}
+}
+
+// stat returns the stat of entry e in root, noting a missing or
+// differently typed path.
+func (c *compareRun) stat(e *ManifestEntry) (fs.FileInfo, bool) {
+	fi, err := os.Lstat(absPath(c.root, e.Path))
+	if errors.Is(err, fs.ErrNotExist) {
+		c.add("missing %s", e.Path)
+		return nil, false
+	}
+	if err != nil {
+		c.add("unreadable %s: %v", e.Path, err)
+		return nil, false
+	}
+	if got := entryType(fi.Mode()); got != e.Type {
+		c.add("type %s: %s in backup, %s on disk", e.Path, e.Type, got)
+		return nil, false
+	}
+	return fi, true
+}
+
+// entryType names a file mode as a manifest type.
+func entryType(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return EntryFile
+	case m.IsDir():
+		return EntryDir
+	case m&fs.ModeSymlink != 0:
+		return EntrySymlink
+	}
+	return m.Type().String()
+}
+
+// compareMeta compares owner, mode (not for symlinks) and mtime.
+func (c *compareRun) compareMeta(e *ManifestEntry, fi fs.FileInfo) {
+	got := entryFromInfo(e.Path, e.Type, fi)
+	if e.Type != EntrySymlink && got.Mode != e.Mode {
+		c.add("mode %s: %s in backup, %s on disk", e.Path, octalMode(e.Mode), octalMode(got.Mode))
+	}
+	if got.UID != e.UID || got.GID != e.GID {
+		c.add("owner %s: %d:%d in backup, %d:%d on disk", e.Path, e.UID, e.GID, got.UID, got.GID)
+	}
+	if !got.MTime.Equal(e.MTime) {
+		c.add("mtime %s: %s in backup, %s on disk", e.Path, e.MTime.Format(time.RFC3339Nano), got.MTime.Format(time.RFC3339Nano))
+	}
+}
+
+// compareEntry compares a directory, symlink or hard link.
+func (c *compareRun) compareEntry(e *ManifestEntry) {
+	fi, ok := c.stat(e)
+	if !ok {
+		return
+	}
+	switch {
+	case e.Type == EntrySymlink:
+		if t, err := os.Readlink(absPath(c.root, e.Path)); err != nil || t != e.Target {
+			c.add("target %s: %q in backup, %q on disk", e.Path, e.Target, t)
+		}
+	case e.HardLink != "":
+		first, err := os.Lstat(absPath(c.root, e.HardLink))
+		if err != nil || !os.SameFile(fi, first) {
+			c.add("link %s: a hard link to %s in backup, not on disk", e.Path, e.HardLink)
+		}
+	}
+	c.compareMeta(e, fi)
+}
+
+// compareFile compares a file's content and metadata.
+func (c *compareRun) compareFile(e *ManifestEntry) {
+	fi, ok := c.stat(e)
+	if !ok {
+		return
+	}
+	c.compareMeta(e, fi)
+	n, sum, err := hashFile(absPath(c.root, e.Path))
+	switch {
+	case err != nil:
+		c.add("unreadable %s: %v", e.Path, err)
+	case n != e.Size:
+		c.add("size %s: %d bytes in backup, %d on disk", e.Path, e.Size, n)
+	case sum != e.SHA256:
+		c.add("modified %s: sha256 %.12s… in backup, %.12s… on disk", e.Path, e.SHA256, sum)
+	}
+}
+
+// findExtras reports paths below directory rel of root that the manifest
+// does not hold (an extra directory once, not its contents).
+func (c *compareRun) findExtras(ctx context.Context, paths *manifestPathSet, rel string) error {
+	f, err := os.Open(absPath(c.root, rel))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil // already reported as missing or as a type change
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		ents, rerr := f.ReadDir(readDirBatch)
+		for _, de := range ents {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			child := relJoin(rel, de.Name())
+			switch {
+			case c.keep.has(child):
+			case !paths.has(child):
+				if c.keep.above(child) {
+					if err := c.findExtras(ctx, paths, child); err != nil {
+						return err
+					}
+					continue
+				}
+				c.add("extra %s", child)
+			case de.IsDir():
+				if err := c.findExtras(ctx, paths, child); err != nil {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// octalMode renders manifest mode bits the Unix way: 04755.
+func octalMode(m uint32) string {
+	fm := os.FileMode(m)
+	u := uint32(fm.Perm())
+	if fm&os.ModeSetuid != 0 {
+		u |= 0o4000
+	}
+	if fm&os.ModeSetgid != 0 {
+		u |= 0o2000
+	}
+	if fm&os.ModeSticky != 0 {
+		u |= 0o1000
+	}
+	return fmt.Sprintf("%04o", u)
+}

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Asks nothing and succeeds.
+echo 'Nothing to do.'
