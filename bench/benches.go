@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// bench is one comparison: msguard's command and the peer's, on the same data.
+type bench struct {
+	name, peerText string
+	goal           float64
+	ours, them     []string
+	prepare        func() error // before each msguard run (untimed)
+	preparePeer    func() error // before each peer run (untimed)
+}
+
+func sh(script string) []string { return []string{"/bin/sh", "-c", script} }
+
+func benches(self string, c config, h *benchHost) []bench {
+	q := h.queue
+	ldifOurs := filepath.Join(c.work, "ours.ldif")
+	ldifPeer := filepath.Join(c.work, "peer.ldif")
+	backupOurs := filepath.Join(c.work, "backup-ours")
+	backupPeer := filepath.Join(c.work, "backup-peer")
+	sums := filepath.Join(c.work, "peer.sha256")
+	restoreOurs := filepath.Join(c.work, "restore-ours")
+	restorePeer := filepath.Join(c.work, "restore-peer")
+	src := filepath.Join(h.root, "msg-budgie")
+	regoDir, dataDir, _ := repoPolicies()
+	opa := filepath.Join(c.bin, "opa")
+	clean := func(paths ...string) func() error {
+		return func() error {
+			for _, p := range paths {
+				if err := os.RemoveAll(p); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	list := []bench{
+		{name: "queue scan: count", goal: 1.0, peerText: "find Q -type f | wc -l",
+			ours: []string{self, "op", "queue", q}, them: sh(fmt.Sprintf("find %s -type f | wc -l >/dev/null", q))},
+		{name: "queue scan: with sizes", goal: 1.0, peerText: "find Q -type f -printf '%s\\n'",
+			ours: []string{self, "op", "queue", q}, them: sh(fmt.Sprintf("find %s -type f -printf '%%s\\n' >/dev/null", q))},
+		{name: "process collector", goal: 1.5, peerText: "ps -eo pid,ppid,user,lstart,args",
+			ours: []string{self, "op", "processes", h.root}, them: sh("ps -eo pid,ppid,user,lstart,args >/dev/null")},
+		{name: "LDIF export", goal: 1.2, peerText: "ldapsearch -LLL -E pr=1000/noprompt",
+			ours:    []string{self, "op", "ldif", h.ldapURL, h.pwFile, "o=siroe.com", "(objectclass=inetlocalmailrecipient)", ldifOurs},
+			prepare: clean(ldifOurs),
+			them: sh(fmt.Sprintf("ldapsearch -x -LLL -H %s -D 'cn=Directory Manager' -y %s -E pr=1000/noprompt -b o=siroe.com '(objectclass=inetlocalmailrecipient)' > %s",
+				h.ldapURL, h.pwFile, ldifPeer))},
+		{name: "backup + verify", goal: 1.0, peerText: "cp -a + sha256sum, sha256sum -c",
+			ours: []string{self, "op", "backup", src, backupOurs}, prepare: clean(backupOurs),
+			them: sh(fmt.Sprintf("cp -a %s %s && cd %s && find . -type f -print0 | xargs -0 sha256sum > %s && cd %s && sha256sum -c --quiet %s",
+				src, backupPeer, src, sums, backupPeer, sums)),
+			preparePeer: clean(backupPeer, sums)},
+		{name: "restore", goal: 1.2, peerText: "cp -a",
+			ours: []string{self, "op", "restore", backupOurs, restoreOurs}, prepare: clean(restoreOurs),
+			them: sh(fmt.Sprintf("cp -a %s %s", backupPeer, restorePeer)), preparePeer: clean(restorePeer)},
+	}
+	if _, err := os.Stat(opa); err == nil && regoDir != "" {
+		list = append(list, bench{name: "policy evaluation (cold)", goal: 1.0,
+			peerText: "opa eval -d policies/rego -d policies/data -i input.json data.msguard.preflight",
+			ours:     []string{self, "op", "policy", h.snap},
+			them:     []string{opa, "eval", "--v1-compatible", "-d", regoDir, "-d", dataDir, "-i", h.input, "--format", "raw", "data.msguard.preflight"}})
+	} else {
+		fmt.Fprintf(os.Stderr, "bench: %s missing: build it with `make bench` (go build -o bin/opa github.com/open-policy-agent/opa)\n", opa)
+		os.Exit(1)
+	}
+	// The restore and backup peers need the peer backup to exist first.
+	list[5].prepare = chain(list[5].prepare, ensure(backupOurs, list[4].ours))
+	list[5].preparePeer = chain(list[5].preparePeer, ensure(backupPeer, list[4].them))
+	return list
+}
+
+func chain(fs ...func() error) func() error {
+	return func() error {
+		for _, f := range fs {
+			if f != nil {
+				if err := f(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// ensure runs argv once when path does not exist yet.
+func ensure(path string, argv []string) func() error {
+	return func() error {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		_, err := timeCmd(argv, nil)
+		return err
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/msguard/msguard/collectors"
+	"github.com/msguard/msguard/collectors/facts"
+	"github.com/msguard/msguard/internal/sim"
+	"github.com/msguard/msguard/policies"
+	"github.com/msguard/msguard/remediate"
+)
+
+// runOp is msguard's side of one comparison, run in its own process.
+func runOp(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("no op")
+	}
+	switch op, a := args[0], args[1:]; op {
+	case "queue": // DIR
+		q, err := collectors.ScanQueue(ctx, a[0])
+		if err != nil {
+			return err
+		}
+		fmt.Println(q.Total.Messages, q.Total.Bytes)
+	case "processes": // ROOT
+		d, err := collectors.Daemons(ctx, collectors.Options{ServerRoot: a[0]})
+		if err != nil {
+			return err
+		}
+		fmt.Println(len(d))
+	case "ldif": // URL PWFILE BASE FILTER OUT
+		pw, err := os.ReadFile(a[1])
+		if err != nil {
+			return err
+		}
+		n, err := remediate.ExportLDIF(ctx, remediate.LDAPConn{URL: a[0], BindDN: "cn=Directory Manager",
+			Password: string(pw), Timeout: time.Minute}, a[2], a[3], a[4])
+		if err != nil {
+			return err
+		}
+		fmt.Println(n)
+	case "backup": // SRC DST
+		if _, err := remediate.BackupTree(ctx, a[0], a[1], "bench", nil); err != nil {
+			return err
+		}
+		return remediate.VerifyBackup(ctx, a[1], "bench")
+	case "restore": // BACKUP ROOT
+		return remediate.RestoreTree(ctx, a[0], "bench", a[1], nil)
+	case "policy": // SNAPSHOT
+		f, err := os.Open(a[0])
+		if err != nil {
+			return err
+		}
+		snap, err := facts.DecodeSnapshot(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		e, err := policies.New(ctx, policies.Config{})
+		if err != nil {
+			return err
+		}
+		res, err := e.Evaluate(ctx, policies.Input{Snapshot: snap, Params: policies.Params{Phase: "preflight", Now: time.Now().UTC().Format(time.RFC3339)}})
+		if err != nil {
+			return err
+		}
+		fmt.Println(len(res.Findings))
+	default:
+		return fmt.Errorf("unknown op %q", op)
+	}
+	return nil
+}
+
+// writePolicyInput writes the policy input document opa eval reads: the
+// same {snapshot, params} that msguard evaluates.
+func writePolicyInput(snapPath, out string) error {
+	f, err := os.Open(snapPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	snap, err := facts.DecodeSnapshot(f)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(policies.Input{Snapshot: snap, Params: policies.Params{Phase: "preflight", Now: time.Now().UTC().Format(time.RFC3339)}})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, b, 0o644)
+}
+
+// ldapPort reads the directory port from the simulator's state.
+func ldapPort(root string) (int, error) {
+	st, err := sim.LoadState(root)
+	if err != nil {
+		return 0, err
+	}
+	return st.Scenario.Ports.LDAP, nil
+}
+
+// repoPolicies is the embedded policy tree on disk, for opa eval.
+func repoPolicies() (rego, data string, err error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", "", err
+	}
+	for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "policies", "rego")); err == nil {
+			return filepath.Join(dir, "policies", "rego"), filepath.Join(dir, "policies", "data"), nil
+		}
+	}
+	return "", "", fmt.Errorf("policies/rego not found above %s: run from the repository", wd)
+}
