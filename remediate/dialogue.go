@@ -143,8 +143,8 @@ func (e *InstallerError) Unwrap() error { return e.Err }
 // A prompt is the unterminated last output line when it ends in ": " (so
 // also "]: ") and either the installer is seen blocked reading its standard
 // input (Linux /proc) or no further output came for a short settle time.
-// An installer seen waiting for input after printing lines of another shape
-// is asked its last line. Each prompt is answered from d.Answers in any
+// When the installer is seen waiting for input after output of another
+// shape, its last line is taken for the prompt. Each prompt is answered from d.Answers in any
 // order: the first Answer not used yet whose Match matches; when only used
 // ones match, the prompt is one that repeats (say once per instance) and the
 // first of them is given again, up to 4 times in all, but never to the very

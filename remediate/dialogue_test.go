@@ -335,7 +335,7 @@ func TestDriveTerminal(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			cmd := exec.Command("/bin/sh", "-c", `if [ -t 0 ]; then echo terminal; else echo pipe; fi`)
 			var tr bytes.Buffer
-			if err := Drive(context.Background(), cmd, Dialogue{}, &tr); err != nil {
+			if err := Drive(context.Background(), cmd, Dialogue{UsePTY: m.pty}, &tr); err != nil {
 				t.Fatal(err)
 			}
 			want := map[bool]string{false: "pipe\n", true: "terminal\n"}[m.pty]
