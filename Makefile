@@ -7,7 +7,7 @@ DEMO_DIR  ?= /tmp/msguard-demo
 PKGS_TEST := slapd ldap-utils 389-ds-base e2fsprogs mount busybox dash chromium
 GOTEST_FLAGS ?= -timeout 40m
 
-.PHONY: all build deps test test-short demo demo-clean bench vet clean
+.PHONY: all build deps test test-failpoints fuzz demo demo-clean bench vet clean
 
 all: build
 
@@ -23,10 +23,25 @@ build:
 vet:
 	$(GO) vet ./...
 
-## test: everything the tests need, then every test, real directories included.
+## test: everything the tests need, then every test, real directories included,
+## the kill-anywhere tests (failpoints build) and a short fuzz of every parser.
 test: deps
 	$(GO) vet ./...
 	$(GO) test $(GOTEST_FLAGS) ./...
+	$(MAKE) test-failpoints fuzz
+
+## test-failpoints: the tests that SIGKILL a run at its journal writes and step boundaries.
+test-failpoints:
+	$(GO) test $(GOTEST_FLAGS) -tags failpoints ./internal/failpoint ./remediate
+
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzINF FuzzMsgConf FuzzConfigFiles FuzzMailLogLine FuzzVersions FuzzQueueFileName
+## fuzz: every parser's fuzz target for FUZZTIME each (the corpus is in testdata/fuzz).
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $$t for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./collectors/parse || exit 1; \
+	done
 
 ## demo: a simulated iPlanet 5.1 host on a real OpenLDAP, then msguard on it.
 demo: deps build
