@@ -6,6 +6,9 @@ import (
 	"html/template"
 	"io"
 	"sort"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/msguard/msguard/collectors/facts"
 )
@@ -18,7 +21,26 @@ import (
 // findings with reason, approver and expiry, the facts errors and the passed
 // keys. <meta name="msguard-verdict"> carries the verdict for tools that
 // scrape the page. All report text goes through html/template escaping.
-type HTMLRenderer struct{}
+//
+// When Trend holds earlier runs (msguard audit with --history), the page
+// also shows a small inline SVG chart of the deny and warn counts and the
+// queue depth over those runs: drawn by the browser from the markup alone,
+// still without scripts or external resources.
+type HTMLRenderer struct {
+	// Trend is the audit history, oldest first, the current run last
+	// (empty: no trend section).
+	Trend []TrendPoint
+}
+
+// TrendPoint is one run of an audit history as the trend chart shows it.
+type TrendPoint struct {
+	Time    time.Time
+	Verdict string
+	Deny    int // unwaived deny and error findings
+	Warn    int
+	// Queue is the number of queued messages; -1 when it was not collected.
+	Queue int64
+}
 
 // htmlView is what the template sees.
 type htmlView struct {
@@ -30,6 +52,7 @@ type htmlView struct {
 	Started     string
 	Finished    string
 	SummaryLine string
+	Trend       *trendChart
 }
 
 // htmlGroup is one outcome section.
@@ -45,13 +68,14 @@ type htmlGroup struct {
 var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 
 // Render writes r as an HTML page.
-func (HTMLRenderer) Render(w io.Writer, r *facts.Report) error {
+func (h HTMLRenderer) Render(w io.Writer, r *facts.Report) error {
 	v := htmlView{
 		R:           r,
 		Label:       verdictLabel(r.Verdict),
 		Class:       verdictClass(r.Verdict),
 		Passed:      append([]string(nil), r.Passed...),
 		SummaryLine: summaryLine(r),
+		Trend:       newTrendChart(h.Trend),
 	}
 	sort.Strings(v.Passed)
 	if !r.StartedAt.IsZero() {
@@ -117,6 +141,12 @@ dl.run dd { margin: 0; }
 pre { background: #1d2330; color: #f4f5f7; padding: .45rem .7rem; border-radius: 3px; margin: .2rem 0; }
 ul.passed { columns: 2; }
 footer { border-top: 1px solid #d0d4dc; margin-top: 2rem; padding-top: .75rem; font-weight: 600; }
+{{- if .Trend}}
+svg.trend { background: #fff; border: 1px solid #d0d4dc; max-width: 100%; height: auto; }
+svg.trend text { font: 11px system-ui, sans-serif; fill: #5a6272; }
+.legend span { display: inline-block; width: .9rem; height: .25rem; vertical-align: middle; margin: 0 .3rem 0 .8rem; }
+.legend .deny { background: #b3261e; } .legend .warn { background: #c77c02; } .legend .queue { background: #2c6bb3; }
+{{- end}}
 @media print { .banner { color: #000; border: 3px solid currentColor; } pre { color: #000; background: #eee; } }
 </style>
 </head>
@@ -149,6 +179,28 @@ footer { border-top: 1px solid #d0d4dc; margin-top: 2rem; padding-top: .75rem; f
 <dt>msguard</dt><dd>{{.R.Tool.Version}}</dd>
 </dl>
 </section>
+{{- with .Trend}}
+<section id="trend">
+<h2>Trend ({{.Runs}} runs)</h2>
+<svg class="trend" id="trend-chart" viewBox="0 0 {{.W}} {{.H}}" width="{{.W}}" height="{{.H}}" role="img" aria-labelledby="trend-title">
+<title id="trend-title">{{.Title}}</title>
+<line class="axis" x1="{{.X0}}" y1="{{.Y0}}" x2="{{.X1}}" y2="{{.Y0}}" stroke="#8a91a0"/>
+<line class="axis" x1="{{.X0}}" y1="{{.Y1}}" x2="{{.X0}}" y2="{{.Y0}}" stroke="#8a91a0"/>
+<text x="{{.X0}}" y="{{.Y1}}" dx="-4" text-anchor="end" dominant-baseline="hanging">{{.MaxCount}}</text>
+<text x="{{.X0}}" y="{{.Y0}}" dx="-4" text-anchor="end">0</text>
+<text x="{{.X1}}" y="{{.Y1}}" dx="4" dominant-baseline="hanging">{{.MaxQueue}} msgs</text>
+<text x="{{.X0}}" y="{{.H}}" dy="-3">{{.First}}</text>
+<text x="{{.X1}}" y="{{.H}}" dy="-3" text-anchor="end">{{.Last}}</text>
+<polyline class="queue" points="{{.Queue}}" fill="none" stroke="#2c6bb3" stroke-width="1.5" stroke-dasharray="4 3"/>
+<polyline class="warn" points="{{.Warn}}" fill="none" stroke="#c77c02" stroke-width="2"/>
+<polyline class="deny" points="{{.Deny}}" fill="none" stroke="#b3261e" stroke-width="2"/>
+{{- range .Dots}}
+<circle class="run {{.Class}}" cx="{{.X}}" cy="{{.Y}}" r="3" fill="{{.Fill}}"><title>{{.Label}}</title></circle>
+{{- end}}
+</svg>
+<p class="legend"><span class="deny"></span>deny + error<span class="warn"></span>warn<span class="queue"></span>queued messages (right scale)</p>
+</section>
+{{- end}}
 {{- range .Groups}}
 <section class="group" id="{{.Outcome}}">
 <h2>{{.Heading}} ({{len .Findings}})</h2>
@@ -218,3 +270,68 @@ footer { border-top: 1px solid #d0d4dc; margin-top: 2rem; padding-top: .75rem; f
 </body>
 </html>
 `
+
+// trendChart is the trend section's geometry, computed in Go so that the
+// template only places numbers.
+type trendChart struct {
+	Runs                 int
+	W, H, X0, X1, Y0, Y1 int
+	Title, First, Last   string
+	MaxCount             int
+	MaxQueue             int64
+	Deny, Warn, Queue    string // polyline points
+	Dots                 []trendDot
+}
+
+// trendDot marks one run on the deny line, coloured by its verdict.
+type trendDot struct {
+	X, Y               string
+	Class, Fill, Label string
+}
+
+// newTrendChart lays the history out on a 640×180 chart: deny and warn on
+// the left scale, the queue depth on its own right scale. nil when there
+// is no history.
+func newTrendChart(pts []TrendPoint) *trendChart {
+	if len(pts) == 0 {
+		return nil
+	}
+	c := &trendChart{Runs: len(pts), W: 640, H: 180, X0: 40, X1: 580, Y0: 150, Y1: 16, MaxCount: 1, MaxQueue: 1}
+	for _, p := range pts {
+		c.MaxCount = max(c.MaxCount, p.Deny, p.Warn)
+		c.MaxQueue = max(c.MaxQueue, p.Queue)
+	}
+	x := func(i int) float64 {
+		if len(pts) == 1 {
+			return float64(c.X0+c.X1) / 2
+		}
+		return float64(c.X0) + float64(i)*float64(c.X1-c.X0)/float64(len(pts)-1)
+	}
+	y := func(v, top float64) float64 { return float64(c.Y0) - v/top*float64(c.Y0-c.Y1) }
+	num := func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
+	var deny, warn, queue []string
+	for i, p := range pts {
+		xi := num(x(i))
+		yd := num(y(float64(p.Deny), float64(c.MaxCount)))
+		deny = append(deny, xi+","+yd)
+		warn = append(warn, xi+","+num(y(float64(p.Warn), float64(c.MaxCount))))
+		if p.Queue >= 0 {
+			queue = append(queue, xi+","+num(y(float64(p.Queue), float64(c.MaxQueue))))
+		}
+		class, fill := "ok", "#1f7a3a"
+		if p.Verdict != facts.VerdictHealthy && p.Verdict != facts.VerdictReady {
+			class, fill = "bad", "#b3261e"
+		}
+		q := "queue unknown"
+		if p.Queue >= 0 {
+			q = fmt.Sprintf("%d queued", p.Queue)
+		}
+		c.Dots = append(c.Dots, trendDot{X: xi, Y: yd, Class: class, Fill: fill,
+			Label: fmt.Sprintf("%s: %s, %d deny, %d warn, %s", p.Time.UTC().Format(timeLayout), p.Verdict, p.Deny, p.Warn, q)})
+	}
+	c.Deny, c.Warn, c.Queue = strings.Join(deny, " "), strings.Join(warn, " "), strings.Join(queue, " ")
+	c.First = pts[0].Time.UTC().Format("2006-01-02 15:04")
+	c.Last = pts[len(pts)-1].Time.UTC().Format("2006-01-02 15:04")
+	c.Title = fmt.Sprintf("deny, warn and queued messages over %d audit runs, %s to %s", len(pts), c.First, c.Last)
+	return c
+}

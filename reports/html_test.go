@@ -222,3 +222,77 @@ func TestExternalRefsDetects(t *testing.T) {
 		t.Errorf("externalRefs of a clean page = %v", refs)
 	}
 }
+
+// trendPoints is a week of audit runs: healthy, then a deny with a growing
+// queue, then healthy again; the queue of one run is unknown.
+func trendPoints() []TrendPoint {
+	t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	var pts []TrendPoint
+	for i, p := range []struct {
+		deny, warn int
+		queue      int64
+	}{{0, 0, 0}, {0, 1, 12}, {2, 1, 340}, {3, 0, -1}, {0, 0, 5}} {
+		v := facts.VerdictHealthy
+		if p.deny > 0 {
+			v = facts.VerdictUnhealthy
+		}
+		pts = append(pts, TrendPoint{Time: t0.Add(time.Duration(i) * 24 * time.Hour), Verdict: v, Deny: p.deny, Warn: p.warn, Queue: p.queue})
+	}
+	return pts
+}
+
+// TestHTMLTrendInChromium renders an audit report with a history and
+// checks in headless Chromium that the inline SVG chart is part of the
+// page: the three series, one marker per run, the scales and the title.
+func TestHTMLTrendInChromium(t *testing.T) {
+	r := loadFixture(t, "postflight_healthy")
+	r.Phase = "audit"
+	var page bytes.Buffer
+	if err := (HTMLRenderer{Trend: trendPoints()}).Render(&page, r); err != nil {
+		t.Fatal(err)
+	}
+	if refs := externalRefs(page.Bytes()); len(refs) > 0 {
+		t.Errorf("the trend page refers outside itself: %v", refs)
+	}
+	dom := dumpDOM(t, page.Bytes())
+	must := []string{
+		`<section id="trend">`,
+		`<h2>Trend (5 runs)</h2>`,
+		`<svg class="trend" id="trend-chart" viewBox="0 0 640 180"`,
+		`<polyline class="deny" points="40.0,150.0 175.0,150.0 310.0,60.7 445.0,16.0 580.0,150.0"`,
+		`<polyline class="warn" points="40.0,150.0 175.0,105.3 310.0,105.3 445.0,150.0 580.0,150.0"`,
+		// The run whose queue is unknown has no queue point.
+		`<polyline class="queue" points="40.0,150.0 175.0,145.3 310.0,16.0 580.0,148.0"`,
+		`<title>2026-11-29T12:00:00Z: unhealthy, 2 deny, 1 warn, 340 queued</title>`,
+		`<title>2026-11-30T12:00:00Z: unhealthy, 3 deny, 0 warn, queue unknown</title>`,
+		`340 msgs</text>`,
+		`2026-11-27 12:00</text>`,
+		`2026-12-01 12:00</text>`,
+	}
+	for _, s := range must {
+		if !strings.Contains(dom, s) {
+			t.Errorf("rendered DOM lacks %q", s)
+		}
+	}
+	if n := strings.Count(dom, `<circle class="run `); n != 5 {
+		t.Errorf("%d run markers; want 5", n)
+	}
+	if n := strings.Count(dom, `<circle class="run bad"`); n != 2 {
+		t.Errorf("%d unhealthy markers; want 2", n)
+	}
+	// Without a history there is no trend section.
+	plain := render(t, "html", r)
+	if bytes.Contains(plain, []byte(`id="trend"`)) || bytes.Contains(plain, []byte("svg.trend")) {
+		t.Errorf("a report without history has a trend section")
+	}
+}
+
+func TestTrendChartSinglePoint(t *testing.T) {
+	c := newTrendChart(trendPoints()[:1])
+	if c == nil || c.Deny != "310.0,150.0" || c.Queue != "310.0,150.0" || len(c.Dots) != 1 {
+		t.Errorf("single run chart: %+v", c)
+	}
+	if newTrendChart(nil) != nil {
+		t.Errorf("a chart without runs")
+	}
+}

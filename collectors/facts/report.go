@@ -49,6 +49,9 @@ type Report struct {
 	FactsErrors []FactsError `json:"facts_errors"`
 	// ExitCode is the code the command exits with for this report.
 	ExitCode int `json:"exit_code"`
+	// Audit holds an audit run's numbers (queue depth, baseline); nil for
+	// the other phases, and then absent from the JSON.
+	Audit *AuditStats `json:"audit,omitempty"`
 }
 
 // Summary counts findings by outcome. A waived deny counts in Waived, not Deny.

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/msguard/msguard/collectors/facts"
+	"github.com/msguard/msguard/internal/exitcode"
+	"github.com/msguard/msguard/internal/sim"
+	"github.com/msguard/msguard/internal/sim/directory"
+	"github.com/msguard/msguard/internal/sim/media"
+	"github.com/msguard/msguard/internal/simtest"
+)
+
+// msguardRun runs one msguard command line in-process.
+func msguardRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestAuditEndToEnd audits a simulated upgraded host (a real OpenLDAP, real
+// daemons) against a baseline collected before: unchanged it is healthy,
+// then each drift is applied in turn and must be reported with its key.
+func TestAuditEndToEnd(t *testing.T) {
+	h := simtest.New(t, func(sc *sim.Scenario) {
+		sc.MsgVersion, sc.DSVersion = "5.2", "4.16"
+		sc.Queue.Messages = 0
+		sc.MailLog = sim.MailLogSpec{E: 5, D: 5}
+	})
+	h.Start(t)
+	sc := h.State.Scenario
+	// ims_dssetup.pl from the 5.2 media: the schema and o=pab that postflight wants.
+	mediaDir := filepath.Join(t.TempDir(), "media")
+	if err := media.WriteMedia(mediaDir, simtest.Binary(t)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dssetup := exec.CommandContext(ctx, filepath.Join(mediaDir, "msg52", "ims_dssetup.pl"))
+	dssetup.Stdin = strings.NewReader(strings.Join([]string{h.Root, "", "", sc.Secrets.DirectoryManager, "", "", "", "", ""}, "\n") + "\n")
+	if out, err := dssetup.CombinedOutput(); err != nil {
+		t.Fatalf("ims_dssetup.pl: %v\n%s", err, out)
+	}
+
+	dir := t.TempDir()
+	baseline, hist, metrics := filepath.Join(dir, "baseline.json"), filepath.Join(dir, "history"), filepath.Join(dir, "msguard.prom")
+	common := []string{"--server-root", h.Root, "--bind-password-file", h.DMPasswordFile(t), "--state-dir", filepath.Join(dir, "state"), "-q"}
+	if code, _, stderr := msguardRun(t, append([]string{"collect", "-o", baseline}, common...)...); code != 0 {
+		t.Fatalf("collect: exit %d: %s", code, stderr)
+	}
+	audit := func(t *testing.T) (int, *facts.Report) {
+		t.Helper()
+		args := append([]string{"audit", "--baseline", baseline, "--history", hist, "--metrics-file", metrics, "--format", "json"}, common...)
+		code, stdout, stderr := msguardRun(t, args...)
+		r, err := facts.DecodeReport(strings.NewReader(stdout))
+		if err != nil {
+			t.Fatalf("audit: exit %d: %v\nstderr: %s", code, err, stderr)
+		}
+		return code, r
+	}
+	code, r := audit(t)
+	if code != exitcode.OK || r.Verdict != facts.VerdictHealthy || r.Phase != "audit" {
+		t.Fatalf("unchanged host: exit %d, verdict %s: %+v", code, r.Verdict, r.Findings)
+	}
+	if !hasString(r.Passed, "audit.baseline.users") || !hasString(r.Passed, "postflight.msg.not_running") {
+		t.Errorf("passed keys lack the postflight or audit phase: %v", r.Passed)
+	}
+
+	inst := h.Paths.Inst()
+	drifts := []struct {
+		name  string
+		apply func(t *testing.T)
+		keys  []string
+	}{
+		{"user deleted from the directory", func(t *testing.T) {
+			conn, err := directory.Connect(ctx, directory.URL(h.State, sc.DSInstances[0]), "cn=Directory Manager", sc.Secrets.DirectoryManager)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if err := conn.Del(ldap.NewDelRequest("uid=user0007,"+directory.PeopleDN, nil)); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"audit.baseline.users"}},
+		{"mailbox removed", func(t *testing.T) {
+			m, _ := filepath.Glob(filepath.Join(h.Paths.Store(), "=user", "*", "*", "=user0003"))
+			if len(m) != 1 {
+				t.Fatalf("mailbox =user0003: %v", m)
+			}
+			if err := os.RemoveAll(m[0]); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"audit.baseline.mailboxes"}},
+		{"stuck message", func(t *testing.T) {
+			p := filepath.Join(h.Paths.Queue(), "tcp_local", "ZZ0AUDITSTUCK01.00")
+			if err := os.WriteFile(p, []byte("user0001@siroe.com\n*\nSubject: stuck\n\nbody\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			old := time.Now().Add(-3 * time.Hour)
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"audit.queue.undelivered", "postflight.queue.stuck"}},
+		{"J record in mail.log_current", func(t *testing.T) {
+			f, err := os.OpenFile(h.Paths.MailLog(), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			line := fmt.Sprintf("%s tcp_local    tcp_local  J 0 user0001@siroe.com rfc822;someone@elsewhere.example someone@elsewhere.example 550 5.7.1 Relaying not allowed    Error: recipient rejected\n",
+				time.Now().Format("02-Jan-2006 15:04:05.00"))
+			if _, err := f.WriteString(line); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"postflight.maillog.errors"}},
+		{"imapd stopped", func(t *testing.T) {
+			pidFile := filepath.Join(h.Paths.RunDir(), "imapd.pid")
+			b, err := os.ReadFile(pidFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			for syscall.Kill(pid, 0) == nil {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}, []string{"postflight.msg.not_running"}},
+		{"customised msg.conf key lost", func(t *testing.T) {
+			cur, err := os.ReadFile(filepath.Join(inst, "config", "msg.conf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bdir := filepath.Join(inst, "backup.20261126093000", "config")
+			if err := os.MkdirAll(bdir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			saved := append(cur, []byte("service.imap.idletimeout = \"7200\"\n")...)
+			if err := os.WriteFile(filepath.Join(bdir, "msg.conf"), saved, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"audit.config.customizations", "postflight.config.customizations"}},
+	}
+	for _, d := range drifts {
+		d.apply(t)
+		code, r := audit(t)
+		if code != exitcode.NotReady || r.Verdict != facts.VerdictUnhealthy {
+			t.Errorf("%s: exit %d, verdict %s; want %d unhealthy", d.name, code, r.Verdict, exitcode.NotReady)
+		}
+		for _, k := range d.keys {
+			if !hasKey(r, k) {
+				t.Errorf("%s: no finding %s in %v", d.name, k, keysOf(r))
+			}
+		}
+	}
+
+	// Every run is in the history; history shows what the last drift added.
+	code, stdout, stderr := msguardRun(t, "audit", "history", "--history", hist, "--format", "json")
+	if code != 0 {
+		t.Fatalf("audit history: exit %d: %s", code, stderr)
+	}
+	var hv struct {
+		Runs    []historyRun
+		Changes struct{ New, Persisting []struct{ Key string } }
+	}
+	if err := json.Unmarshal([]byte(stdout), &hv); err != nil {
+		t.Fatal(err)
+	}
+	if len(hv.Runs) != 1+len(drifts) {
+		t.Errorf("%d runs in the history; want %d", len(hv.Runs), 1+len(drifts))
+	}
+	var newKeys []string
+	for _, k := range hv.Changes.New {
+		newKeys = append(newKeys, k.Key)
+	}
+	if !hasString(newKeys, "audit.config.customizations") || hasString(newKeys, "audit.baseline.users") {
+		t.Errorf("new keys of the last run: %v", newKeys)
+	}
+	if m, err := os.ReadFile(metrics); err != nil || !strings.Contains(string(m), `msguard_verdict{phase="audit",verdict="unhealthy"} 1`) {
+		t.Errorf("metrics file: %v\n%s", err, m)
+	}
+	for _, s := range []string{sc.Secrets.DirectoryManager, sc.Secrets.UGBindCred, sc.Secrets.PABPassword} {
+		b, _ := os.ReadFile(filepath.Join(hist, hv.Runs[len(hv.Runs)-1].Run+".json"))
+		if bytes.Contains(b, []byte(s)) {
+			t.Errorf("the history holds a secret")
+		}
+	}
+}
+
+func hasKey(r *facts.Report, key string) bool {
+	for _, f := range r.Findings {
+		if f.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func keysOf(r *facts.Report) []string {
+	var out []string
+	for _, f := range r.Findings {
+		out = append(out, f.Key+"/"+f.Severity)
+	}
+	return out
+}
+
+func hasString(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
