@@ -8,6 +8,7 @@ import (
 
 	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/collectors/facts"
+	"github.com/msguard/msguard/collectors/script"
 	"github.com/msguard/msguard/internal/atomicfile"
 	"github.com/msguard/msguard/internal/exitcode"
 	"github.com/msguard/msguard/internal/secret"
@@ -26,6 +27,7 @@ func init() { extraCommands = append(extraCommands, (*app).collectCmd) }
 func (a *app) collectCmd() *cobra.Command {
 	var cf collectFlags
 	var out string
+	var emitScript bool
 	cmd := &cobra.Command{
 		Use:   "collect --server-root DIR [-o snapshot.json]",
 		Short: "Snapshot the host's facts into one JSON document (msguard.snapshot/v1)",
@@ -36,6 +38,9 @@ JSON snapshot. A fact that cannot be collected is recorded as an error in the
 snapshot, never as a pass. It changes nothing on the host.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if emitScript {
+				return a.emitScript(cf)
+			}
 			snap, err := a.collect(cmd, cf)
 			if err != nil {
 				return err
@@ -46,7 +51,19 @@ snapshot, never as a pass. It changes nothing on the host.`,
 	a.addCommonFlags(cmd)
 	a.addCollectFlags(cmd, &cf)
 	cmd.Flags().StringVarP(&out, "output", "o", "-", "write the snapshot to FILE (- = stdout)")
+	cmd.Flags().BoolVar(&emitScript, "emit-script", false, "write the POSIX sh collector script for hosts msguard cannot run on (see msguard ingest)")
 	return cmd
+}
+
+// emitScript writes the collector script to stdout, with the given flags
+// as its defaults.
+func (a *app) emitScript(cf collectFlags) error {
+	c := a.common
+	return script.Emit(a.stdout, script.Defaults{
+		ServerRoot: cf.serverRoot, WebServerRoot: c.webserverRoot, Instance: c.instance,
+		BackupDir: cf.backupDir, LDAPURL: c.ldapURL, BindDN: c.bindDN, StateDir: c.stateDir,
+		LDAPStartTLS: c.ldapStartTLS,
+	})
 }
 
 func (a *app) addCollectFlags(cmd *cobra.Command, cf *collectFlags) {
