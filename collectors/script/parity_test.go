@@ -21,7 +21,7 @@ import (
 	"github.com/msguard/msguard/policies"
 )
 
-// Fields excluded from the parity comparison, and why (README-ingest.md
+// Fields excluded from the parity comparison, and why (README.md, "Hosts where msguard cannot run"
 // lists them for operators):
 //
 //   - collected_at, collectors[*].duration_ms and .partial: when and how

@@ -2,7 +2,7 @@
 // cannot run (Solaris 8/9 on SPARC): a self-contained POSIX sh script that
 // gathers the raw material of every collector into one bundle, and the
 // ingester that turns such a bundle into the snapshot `msguard collect`
-// would have taken (see README-ingest.md).
+// would have taken (see "Hosts where msguard cannot run" in README.md).
 //
 // The script redacts secrets on the host before anything is written: the
 // values of secret configuration keys, password hashes, secret key=value
