@@ -20,6 +20,13 @@ type (
 // server root from the verified backup and prove it against the manifest;
 // put the store back; start Admin, Directory, Messaging, Web Server, DA.
 func (p *planner) backout(ctx context.Context, journal journalFunc, say sayFunc) error {
+	// A backup that cannot be restored is found before anything is
+	// stopped: the host stays as it is for the operator, who gets the
+	// reason instead of a host with every service down.
+	if err := VerifyBackup(ctx, filepath.Join(p.dir, backupServerRoot), backupServerRoot); err != nil {
+		_ = journal(KindNote, "", map[string]string{"backout": "refused", "error": err.Error()})
+		return fmt.Errorf("the backup cannot be restored, so the backout did not start (nothing was stopped or changed): %w", err)
+	}
 	steps := []struct {
 		id string
 		do func(context.Context) error
@@ -122,7 +129,63 @@ func (p *planner) backoutStoreOn(ctx context.Context) error {
 	if p.h.StoreMount != nil {
 		return p.mountStore(ctx)
 	}
-	return p.moveStoreBack()
+	if err := p.moveStoreBack(); err != nil {
+		return err
+	}
+	// Moving the store back renamed entries of its parent directory: give
+	// the parent its backed-up mtime again, so the root equals the backup.
+	return p.restoreMTime(filepath.Dir(p.h.StorePath))
+}
+
+// restoreMTime sets the mtime of dir (below the root) to the one in the
+// server-root backup's manifest.
+func (p *planner) restoreMTime(dir string) error {
+	rel, err := filepath.Rel(p.h.Root, dir)
+	if err != nil {
+		return err
+	}
+	rel = filepath.ToSlash(rel)
+	var mtime time.Time
+	if _, err := ReadManifest(filepath.Join(p.dir, backupServerRoot), backupServerRoot, func(e *ManifestEntry) error {
+		if e.Path == rel {
+			mtime = e.MTime
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if mtime.IsZero() {
+		return nil
+	}
+	return os.Chtimes(dir, time.Time{}, mtime)
+}
+
+// haRestore puts the cluster back as it was before the upgrade: the
+// ha.* steps before the backup took the Messaging data service out of
+// the cluster, and the restore brings back only the server root. Every
+// command is guarded, so it runs from any half-state.
+func (p *planner) haRestore(ctx context.Context) error {
+	switch p.h.HA {
+	case "sc22":
+		st, err := sc22State(ctx)
+		if err != nil {
+			return err
+		}
+		if st == "" {
+			if err := runAll(ctx, [][]string{{"hareg", "-r", sc22Service}}); err != nil {
+				return err
+			}
+		}
+		if st != "on" {
+			return runAll(ctx, [][]string{{"hareg", "-y", sc22Service}})
+		}
+	case "vcs":
+		if err := p.vcsLink(ctx, true); err != nil {
+			return err
+		}
+		return runAll(ctx, [][]string{{"hares", "-modify", "mail", "Enabled", "1"}, {"hagrp", "-online", vcsGroup, "-sys", p.h.Host}})
+	}
+	return nil
 }
 
 func (p *planner) backoutStart(ctx context.Context) error {
@@ -146,7 +209,7 @@ func (p *planner) backoutStart(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return p.haRestore(ctx)
 }
 
 // Backout runs runbook §7 on demand for the root's last run (msguard
@@ -172,9 +235,6 @@ func Backout(ctx context.Context, o Options) error {
 	}
 	if err := r.loadPlanFrom(st.JournalDir); err != nil {
 		return err
-	}
-	if err := VerifyBackup(ctx, filepath.Join(st.JournalDir, backupServerRoot), backupServerRoot); err != nil {
-		return fmt.Errorf("the backup of %s cannot be used: %w", root, err)
 	}
 	j, _, err := OpenJournal(filepath.Join(st.JournalDir, journalFile))
 	if err != nil {

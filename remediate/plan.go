@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/msguard/msguard/collectors/facts"
@@ -38,13 +40,78 @@ type Options struct {
 	Collect func(ctx context.Context) (*facts.Snapshot, error)
 	// Gate runs a check phase (preflight with for_remediate, quiesce,
 	// postflight) and returns its report; the command prints it.
-	Gate func(ctx context.Context, phase string, media *MediaInfo) (*facts.Report, error)
+	Gate func(ctx context.Context, phase string, in GateInput) (*facts.Report, error)
 	// Daemons lists the install's running daemons (the processes collector).
 	Daemons func(ctx context.Context) ([]facts.Process, error)
 
 	In  io.Reader // confirmation answers
 	Out io.Writer // progress for people
 	Log *slog.Logger
+}
+
+// GateInput is what a gate needs to know about the run besides the host.
+type GateInput struct {
+	Media *MediaInfo
+	// BackupNeedBytes is what §2's backups will write (preflight's
+	// preflight.disk.backup_space); 0 when not estimated.
+	BackupNeedBytes int64
+	// Since is when post.start restarted the servers: mail.log records
+	// before it are history, not errors of the upgrade (postflight).
+	Since time.Time
+}
+
+// manifestLineBytes estimates one line of a backup manifest.
+const manifestLineBytes = 256
+
+// BackupNeed estimates the bytes that §2's backups of the host in s write
+// to the backup directory: the server root without the store (files by
+// their apparent size, as the copy writes them, hard links once), the
+// queue a second time, a manifest line per entry, and the directory
+// exports (about 2 KiB an entry) with 1 MiB for the journal, the
+// transcripts and the saved configurations.
+func BackupNeed(s *facts.Snapshot) int64 {
+	if s == nil || s.ServerRoot == "" {
+		return 0
+	}
+	var store string
+	if s.Install != nil {
+		store = filepath.Clean(s.Install.StorePath)
+	}
+	seen := map[[2]uint64]bool{}
+	var total, entries int64
+	filepath.WalkDir(s.ServerRoot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if p == store {
+			return filepath.SkipDir
+		}
+		entries++
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			key := [2]uint64{uint64(st.Dev), uint64(st.Ino)}
+			if seen[key] {
+				return nil
+			}
+			seen[key] = true
+		}
+		total += fi.Size()
+		return nil
+	})
+	total += entries * manifestLineBytes
+	if q := s.Queue; q != nil {
+		total += q.Total.Bytes + (q.Total.Messages+q.Total.Temp)*manifestLineBytes
+	}
+	if l := s.LDAP; l != nil {
+		total += (l.MailRecipients + l.PABEntries) * 2048
+	}
+	return total + 1<<20
 }
 
 // DefaultBackupRoot is where backups go when --backup-dir is not given.
@@ -117,6 +184,11 @@ type MediaInfo struct {
 func InspectMedia(dir string) *MediaInfo {
 	if dir == "" {
 		return nil
+	}
+	// Absolute: installers run with their own directory as working
+	// directory, where a relative media path would no longer resolve.
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
 	}
 	m := &MediaInfo{Path: dir}
 	exists := func(p ...string) bool {

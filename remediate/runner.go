@@ -72,6 +72,8 @@ type run struct {
 	p       *planner
 	journal *Journal
 	done    map[string]bool
+	// records are the journal's records, those of this process included.
+	records []Record
 }
 
 func newRunID() string {
@@ -92,7 +94,7 @@ func (r *run) prepare(ctx context.Context, planOnly bool) error {
 	r.snap = snap
 	r.defaultLDAPURL()
 	if !planOnly {
-		rep, err := o.Gate(ctx, "preflight", r.media)
+		rep, err := o.Gate(ctx, "preflight", GateInput{Media: r.media, BackupNeedBytes: BackupNeed(snap)})
 		if err != nil {
 			return err
 		}
@@ -122,6 +124,13 @@ func (r *run) prepare(ctx context.Context, planOnly bool) error {
 	}
 	r.plan = BuildPlan(host, o, r.media, dir, runID)
 	r.p = r.plan.planner
+	if !planOnly && len(host.SlapdIDs) == 0 {
+		// msguard cannot run ims_dssetup.pl on another host: without its
+		// effects the upgrade would fail at its very end, so refuse now.
+		if ok, _ := r.p.dssetupDone(ctx); !ok {
+			return exitcode.Wrap(exitcode.NotReady, fmt.Errorf("%w; nothing was changed", r.p.externalDSSetupMissing()))
+		}
+	}
 	return nil
 }
 
@@ -209,10 +218,11 @@ func (r *run) say(format string, args ...any) {
 }
 
 func (r *run) log(kind, step string, detail map[string]string) error {
-	_, err := r.journal.Append(Record{Run: r.plan.RunID, Step: step, Kind: kind, Detail: detail})
+	rec, err := r.journal.Append(Record{Run: r.plan.RunID, Step: step, Kind: kind, Detail: detail})
 	if err != nil {
 		return fmt.Errorf("journal: %w (the run stops: it cannot record what it does)", err)
 	}
+	r.records = append(r.records, rec)
 	return nil
 }
 
@@ -249,6 +259,7 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	defer j.Close()
 	r.journal = j
+	r.records = records
 	r.done = map[string]bool{}
 	for _, id := range Completed(records) {
 		r.done[id] = true
@@ -348,7 +359,11 @@ func (r *run) step(ctx context.Context, s *Step) error {
 }
 
 func (r *run) gate(ctx context.Context, phase string) error {
-	rep, err := r.o.Gate(ctx, phase, r.media)
+	in := GateInput{Media: r.media}
+	if phase == "postflight" {
+		in.Since = r.startedAt()
+	}
+	rep, err := r.o.Gate(ctx, phase, in)
 	if err != nil {
 		return fmt.Errorf("%s check: %w", phase, err)
 	}
@@ -362,6 +377,18 @@ func (r *run) gate(ctx context.Context, phase string) error {
 		return fmt.Errorf("%s check denies: %s", phase, strings.Join(keys, "; "))
 	}
 	return nil
+}
+
+// startedAt is when post.start last started the servers (its last intent
+// record, from this process or the one it resumes); zero when unknown.
+func (r *run) startedAt() time.Time {
+	var at time.Time
+	for _, rec := range r.records {
+		if rec.Step == "post.start" && rec.Kind == KindIntent {
+			at = rec.Time
+		}
+	}
+	return at
 }
 
 // fail handles a failed step: undo what was done when nothing destructive

@@ -198,74 +198,142 @@ func (p *planner) waitGone(ctx context.Context, id string, f procFilter) error {
 
 // ---- §6 high availability ------------------------------------------------
 
+// The cluster objects of runbook §6.
+const (
+	sc22Service = "iMS50"
+	vcsGroup    = "iMS5"
+	scimsPkg    = "SUNWscims"
+)
+
+// haCLI is a step that runs cluster commands. Each command is idempotent
+// or guarded by check, so a run resumed after a crash inside the step can
+// run it again.
 func (p *planner) haCLI(id, title string, argvs ...[]string) *Step {
 	s := &Step{ID: id, Title: title}
 	for _, a := range argvs {
 		s.Commands = append(s.Commands, strings.Join(a, " "))
 	}
 	s.check = func(context.Context) (bool, error) { return false, nil }
-	s.do = func(ctx context.Context) error {
-		for _, a := range argvs {
-			if _, err := runScript(ctx, 2*time.Minute, a[0], a[1:]...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	s.do = func(ctx context.Context) error { return runAll(ctx, argvs) }
 	return s
+}
+
+func runAll(ctx context.Context, argvs [][]string) error {
+	for _, a := range argvs {
+		if _, err := runScript(ctx, 2*time.Minute, a[0], a[1:]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sc22State is the Sun Cluster 2.2 state of the Messaging data service:
+// "on", "off", or "" when it is not registered.
+func sc22State(ctx context.Context) (string, error) {
+	out, err := runScript(ctx, time.Minute, "hareg")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == sc22Service {
+			return f[1], nil
+		}
+	}
+	return "", nil
+}
+
+// vcsLinks lists the resource links "parent -> child" hares -dep reports.
+func vcsLinks(ctx context.Context) (map[string]bool, error) {
+	out, err := runScript(ctx, time.Minute, "hares", "-dep")
+	if err != nil {
+		return nil, err
+	}
+	links := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 3 && !strings.HasPrefix(f[0], "#") {
+			links[f[1]+" -> "+f[2]] = true
+		}
+	}
+	return links, nil
+}
+
+// splitDep splits a "parent -> child" link.
+func splitDep(d string) (parent, child string, ok bool) {
+	parent, child, ok = strings.Cut(d, " -> ")
+	return strings.TrimSpace(parent), strings.TrimSpace(child), ok
+}
+
+// vcsLink links (or unlinks) the pre-upgrade dependencies that are not
+// (or still are) there.
+func (p *planner) vcsLink(ctx context.Context, link bool) error {
+	have, err := vcsLinks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range p.h.HADeps {
+		parent, child, ok := splitDep(d)
+		if !ok || have[parent+" -> "+child] == link {
+			continue
+		}
+		op := "-unlink"
+		if link {
+			op = "-link"
+		}
+		if _, err := runScript(ctx, time.Minute, "hares", op, parent, child); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *planner) haBefore() []*Step {
 	switch p.h.HA {
 	case "sc22":
-		off := p.haCLI("ha.sc22.off", "turn the Messaging data service off (Sun Cluster 2.2)", []string{"hareg", "-n", "iMS50"})
-		off.undo = func(ctx context.Context) error {
-			_, err := runScript(ctx, time.Minute, "hareg", "-y", "iMS50")
-			return err
+		off := p.haCLI("ha.sc22.off", "turn the Messaging data service off (Sun Cluster 2.2)", []string{"hareg", "-n", sc22Service})
+		off.check = func(ctx context.Context) (bool, error) {
+			st, err := sc22State(ctx)
+			return st != "on", err
 		}
-		unreg := p.haCLI("ha.sc22.unregister", "unregister the iMS50 data service", []string{"hareg", "-u", "iMS50"})
+		off.undo = func(ctx context.Context) error {
+			if st, err := sc22State(ctx); err != nil || st == "on" {
+				return err
+			}
+			return runAll(ctx, [][]string{{"hareg", "-y", sc22Service}})
+		}
+		unreg := p.haCLI("ha.sc22.unregister", "unregister the iMS50 data service", []string{"hareg", "-u", sc22Service})
+		unreg.check = func(ctx context.Context) (bool, error) {
+			st, err := sc22State(ctx)
+			return st == "", err
+		}
 		unreg.undo = func(ctx context.Context) error {
-			_, err := runScript(ctx, time.Minute, "hareg", "-r", "iMS50")
-			return err
+			if st, err := sc22State(ctx); err != nil || st != "" {
+				return err
+			}
+			return runAll(ctx, [][]string{{"hareg", "-r", sc22Service}})
 		}
 		return []*Step{off, unreg}
 	case "vcs":
 		host := p.h.Host
 		off := p.haCLI("ha.vcs.offline", "take service group iMS5 offline and disable its resources",
-			[]string{"hagrp", "-offline", "iMS5", "-sys", host},
+			[]string{"hagrp", "-offline", vcsGroup, "-sys", host},
 			[]string{"hares", "-modify", "mail", "Enabled", "0"})
 		off.undo = func(ctx context.Context) error {
-			if _, err := runScript(ctx, time.Minute, "hares", "-modify", "mail", "Enabled", "1"); err != nil {
-				return err
-			}
-			_, err := runScript(ctx, time.Minute, "hagrp", "-online", "iMS5", "-sys", host)
-			return err
+			return runAll(ctx, [][]string{{"hares", "-modify", "mail", "Enabled", "1"}, {"hagrp", "-online", vcsGroup, "-sys", host}})
 		}
-		var unlinks [][]string
+		var unlinks []string
 		for _, d := range p.h.HADeps {
-			parent, child, ok := strings.Cut(d, " -> ")
-			if ok {
-				unlinks = append(unlinks, []string{"hares", "-unlink", strings.TrimSpace(parent), strings.TrimSpace(child)})
+			if parent, child, ok := splitDep(d); ok {
+				unlinks = append(unlinks, strings.Join([]string{"hares", "-unlink", parent, child}, " "))
 			}
 		}
-		unlink := p.haCLI("ha.vcs.unlink", "remove the dependencies between mail, logical_IP and mountshared", unlinks...)
+		unlink := &Step{ID: "ha.vcs.unlink", Title: "remove the dependencies between mail, logical_IP and mountshared", Commands: unlinks}
 		if len(unlinks) == 0 {
 			unlink.Skip = "no resource dependencies reported by hares -dep"
 		}
-		unlink.undo = p.vcsRelink
-		on := p.haCLI("ha.vcs.online", "bring service group iMS5 back online", []string{"hagrp", "-online", "iMS5", "-sys", host})
+		unlink.do = func(ctx context.Context) error { return p.vcsLink(ctx, false) }
+		unlink.undo = func(ctx context.Context) error { return p.vcsLink(ctx, true) }
+		on := p.haCLI("ha.vcs.online", "bring service group iMS5 back online (mail stays disabled)", []string{"hagrp", "-online", vcsGroup, "-sys", host})
 		return []*Step{off, unlink, on}
-	}
-	return nil
-}
-
-func (p *planner) vcsRelink(ctx context.Context) error {
-	for _, d := range p.h.HADeps {
-		if parent, child, ok := strings.Cut(d, " -> "); ok {
-			if _, err := runScript(ctx, time.Minute, "hares", "-link", strings.TrimSpace(parent), strings.TrimSpace(child)); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }
@@ -274,22 +342,52 @@ func (p *planner) haAfter() []*Step {
 	switch p.h.HA {
 	case "sc22":
 		s := p.haCLI("ha.sc22.reinstall", "set up the Sun Cluster 2.2 agent again (5.2 deprecates SC 2.2: plan a move to SC 3.x)",
-			[]string{"hareg", "-r", "iMS50"}, []string{"hareg", "-y", "iMS50"})
+			[]string{"hareg", "-r", sc22Service}, []string{"hareg", "-y", sc22Service})
+		s.check = func(ctx context.Context) (bool, error) {
+			st, err := sc22State(ctx)
+			return st == "on", err
+		}
+		s.do = func(ctx context.Context) error {
+			st, err := sc22State(ctx)
+			if err != nil {
+				return err
+			}
+			if st == "" {
+				if err := runAll(ctx, [][]string{{"hareg", "-r", sc22Service}}); err != nil {
+					return err
+				}
+			}
+			return runAll(ctx, [][]string{{"hareg", "-y", sc22Service}})
+		}
 		return []*Step{s}
 	case "vcs":
-		var links [][]string
+		var cmds []string
 		for _, d := range p.h.HADeps {
-			if parent, child, ok := strings.Cut(d, " -> "); ok {
-				links = append(links, []string{"hares", "-link", strings.TrimSpace(parent), strings.TrimSpace(child)})
+			if parent, child, ok := splitDep(d); ok {
+				cmds = append(cmds, strings.Join([]string{"hares", "-link", parent, child}, " "))
 			}
 		}
-		links = append(links, []string{"hares", "-modify", "mail", "Enabled", "1"})
-		return []*Step{p.haCLI("ha.vcs.relink", "rebuild the resource dependency tree and enable the resources", links...)}
+		final := [][]string{{"hares", "-modify", "mail", "Enabled", "1"}, {"hagrp", "-online", vcsGroup, "-sys", p.h.Host}}
+		for _, a := range final {
+			cmds = append(cmds, strings.Join(a, " "))
+		}
+		s := &Step{ID: "ha.vcs.relink", Title: "rebuild the resource dependency tree, enable the resources and bring them online", Commands: cmds}
+		s.do = func(ctx context.Context) error {
+			if err := p.vcsLink(ctx, true); err != nil {
+				return err
+			}
+			return runAll(ctx, final)
+		}
+		return []*Step{s}
 	case "sc3":
 		s := p.haCLI("ha.sc3.agent", "install SUNWscims from the 5.2 media (upgrades the HA agent; on every cluster node)",
-			[]string{"pkgadd", "-d", filepath.Join(p.mediaPath(), "msg52"), "SUNWscims"})
+			[]string{"pkgadd", "-d", filepath.Join(p.mediaPath(), "msg52"), scimsPkg})
 		if p.media == nil || !p.media.SCIMS {
 			s.Skip = "the media has no msg52/SUNWscims"
+		}
+		s.check = func(ctx context.Context) (bool, error) {
+			out, err := runScript(ctx, time.Minute, "pkginfo", "-l", scimsPkg)
+			return err == nil && regexp.MustCompile(`(?m)^\s*VERSION:\s*5\.2\b`).MatchString(out), nil
 		}
 		return []*Step{s}
 	}
@@ -585,11 +683,27 @@ func (p *planner) serviceAdminID() string {
 	return p.h.ServiceAdminID
 }
 
+// directoryUp fails with the runbook's reason when the directory cannot
+// be reached and bound: setup -k and ims_dssetup.pl write to it, and it
+// must run during the whole upgrade (runbook §1). Checking first turns an
+// installer's own confused failure into a clear stop.
+func (p *planner) directoryUp(ctx context.Context) error {
+	conn, err := p.o.LDAP.dial(ctx)
+	if err != nil {
+		return fmt.Errorf("the Directory Server %s is down or refuses the bind; it must run during the whole upgrade (runbook §1), so the installer was not started: %w", p.o.LDAP.URL, err)
+	}
+	conn.Close()
+	return nil
+}
+
 // drive runs an installer of the media through its dialogue, keeping a
 // transcript (secrets redacted) in the backup directory.
 func (p *planner) drive(ctx context.Context, id string, d Dialogue, prog string, args ...string) error {
 	if p.media == nil || p.media.Path == "" {
 		return errors.New("no installer media (--media)")
+	}
+	if err := p.directoryUp(ctx); err != nil {
+		return err
 	}
 	if d.PromptTimeout == 0 {
 		d.PromptTimeout = p.o.DialogueTimeout
@@ -662,6 +776,12 @@ func (p *planner) runDSSetup(ctx context.Context) error {
 	return p.drive(ctx, "dssetup", DSSetupAnswers(DSSetupOptions{
 		Root: p.h.Root, InstanceIndex: id, DMDN: p.o.LDAP.BindDN, DMPassword: p.o.LDAP.Password, Suffix: p.h.UserSuffix,
 	}), "msg52/ims_dssetup.pl")
+}
+
+// externalDSSetupMissing is the error for a directory on another host
+// that lacks ims_dssetup.pl's effects.
+func (p *planner) externalDSSetupMissing() error {
+	return fmt.Errorf("the directory %s is not in this server root and lacks ims_dssetup.pl's schema (inetMailUser) or o=pab: run msg52/ims_dssetup.pl from the 5.2 media on the directory's own host first", p.o.LDAP.URL)
 }
 
 // dssetupDone asks the directory whether ims_dssetup's effects are there.
@@ -781,6 +901,13 @@ func (p *planner) postSteps() []*Step {
 	}
 	dssetup.check = p.dssetupDone
 	dssetup.do = p.runDSSetup
+	if len(p.h.SlapdIDs) == 0 {
+		// ims_dssetup.pl prepares a slapd-* instance of its own server
+		// root: a directory on another host is prepared there (Run checks
+		// that before it starts).
+		dssetup.Commands = []string{fmt.Sprintf("(ims_dssetup.pl on the directory's own host: %s; checked here)", p.o.LDAP.URL)}
+		dssetup.do = func(context.Context) error { return p.externalDSSetupMissing() }
+	}
 
 	ws := &Step{ID: "post.webserver", Title: "upgrade the Web Server to 6.0 SP2",
 		Commands: []string{filepath.Join(p.mediaPath(), "ws60sp2", "setup")}}

@@ -126,6 +126,10 @@ func (a *app) remediateOptions(cmd *cobra.Command, cf collectFlags, rf remediate
 			return remediate.Options{}, err
 		}
 	}
+	if copts.BackupDir == "" {
+		// The backups go below the default root: measure its free space.
+		copts.BackupDir = remediate.DefaultBackupRoot
+	}
 	c := a.common
 	text := reports.NewText(false)
 	return remediate.Options{
@@ -136,14 +140,20 @@ func (a *app) remediateOptions(cmd *cobra.Command, cf collectFlags, rf remediate
 		Yes: rf.yes, Resume: rf.resume, StopTimeout: 60 * time.Second, DialogueTimeout: 2 * time.Minute,
 		Collect: func(ctx context.Context) (*facts.Snapshot, error) { return collectors.Collect(ctx, copts, nil) },
 		Daemons: func(ctx context.Context) ([]facts.Process, error) { return collectors.Daemons(ctx, copts) },
-		Gate: func(ctx context.Context, phase string, media *remediate.MediaInfo) (*facts.Report, error) {
+		Gate: func(ctx context.Context, phase string, in remediate.GateInput) (*facts.Report, error) {
 			started := time.Now()
-			snap, err := collectors.Collect(ctx, copts, nil)
+			gopts := copts
+			// Only what the upgrade logged after the restart is judged.
+			gopts.MailLogSince = in.Since
+			snap, err := collectors.Collect(ctx, gopts, nil)
 			if err != nil {
 				return nil, err
 			}
-			p := policies.Params{Phase: phase, ForRemediate: phase == "preflight"}
-			if media != nil {
+			p := policies.Params{Phase: phase, ForRemediate: phase == "preflight", BackupNeedBytes: in.BackupNeedBytes}
+			if !in.Since.IsZero() {
+				p.Since = in.Since.UTC().Format(time.RFC3339)
+			}
+			if media := in.Media; media != nil {
 				p.Media = &policies.Media{Path: media.Path, Version: media.Version, WebServer: media.WebServer, DA: media.DA, Error: media.Error}
 			}
 			rep, err := judge(cmd, engine, waivers, snap, p, started, false)

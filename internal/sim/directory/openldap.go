@@ -40,6 +40,15 @@ const mailSchemaFile = "ims50-mail.schema"
 // userIndexMarker precedes the o=siroe.com indexes in slapd.conf.
 const userIndexMarker = "# indexes of " + UserSuffix
 
+// mdbMaxSize is the map size of a suffix's mdb database: room for the
+// scenario's entries with a wide margin, and no more. back-mdb makes
+// data.mdb a sparse file of that size, and a server-root backup copies it
+// whole, so a fixed 4 GiB map cost every remediate test 12 GiB of copies.
+func mdbMaxSize(st *sim.State) int64 {
+	n := int64(max(st.Scenario.Users, st.Scenario.PAB))
+	return 16<<20 + n*16<<10
+}
+
 // slapdConf is the slapd.conf of an OpenLDAP-backed instance.
 func slapdConf(st *sim.State, in instance, dmHash string) string {
 	var b strings.Builder
@@ -55,7 +64,7 @@ func slapdConf(st *sim.State, in instance, dmHash string) string {
 	fmt.Fprintf(&b, "database mdb\nsuffix %s\nrootdn %s\nrootpw %s\ndirectory %s\nmaxsize 10485760\n\n",
 		q(DirectoryManagerDN), q(DirectoryManagerDN), dmHash, q(in.dbDir("dm")))
 	for _, s := range in.Suffixes {
-		fmt.Fprintf(&b, "database mdb\nsuffix %s\ndirectory %s\nmaxsize 4294967296\n", q(s), q(in.dbDir(dbName(s))))
+		fmt.Fprintf(&b, "database mdb\nsuffix %s\ndirectory %s\nmaxsize %d\n", q(s), q(in.dbDir(dbName(s))), mdbMaxSize(st))
 		fmt.Fprintf(&b, "limits dn.exact=%s size=unlimited time=unlimited\n", q(DirectoryManagerDN))
 		if s == UserSuffix {
 			fmt.Fprintf(&b, "%s\n", userIndexMarker)
