@@ -32,7 +32,8 @@ test: deps
 
 ## test-failpoints: the tests that SIGKILL a run at its journal writes and step boundaries.
 test-failpoints:
-	$(GO) test $(GOTEST_FLAGS) -tags failpoints ./internal/failpoint ./remediate
+	$(GO) test $(GOTEST_FLAGS) -tags failpoints ./internal/failpoint
+	$(GO) test $(GOTEST_FLAGS) -tags failpoints -run 'TestJournalKill' ./remediate
 
 FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzINF FuzzMsgConf FuzzConfigFiles FuzzMailLogLine FuzzVersions FuzzQueueFileName
