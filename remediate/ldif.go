@@ -125,8 +125,9 @@ func (c LDAPConn) dial(ctx context.Context) (*ldap.Conn, error) {
 // header, base64 for values that are not SAFE-STRINGs, lines folded at 76
 // columns, a blank line after each entry). out is created 0600 and
 // appears only once complete. The number of entries written is checked
-// against a second paged search of the same base and filter that only
-// counts DNs; a mismatch (the directory changed underneath) is an error.
+// against a second paged search of the same base and filter, run at the
+// same time on its own connection, that only counts DNs; a mismatch (the
+// directory changed underneath) is an error.
 func ExportLDIF(ctx context.Context, c LDAPConn, base, filter, out string) (int64, error) {
 	conn, err := c.dial(ctx)
 	if err != nil {
@@ -144,6 +145,20 @@ func ExportLDIF(ctx context.Context, c LDAPConn, base, filter, out string) (int6
 		f.Close()
 		return 0, fmt.Errorf("chmod ldif export: %w", err)
 	}
+	// The count runs at the same time on a second connection: its own
+	// round trips then cost no time.
+	type counted struct {
+		n   int64
+		err error
+	}
+	countc := make(chan counted, 1)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		n, err := countEntries(cctx, c, base, filter)
+		countc <- counted{n, err}
+	}()
+
 	lw := newLDIFWriter(f)
 	lw.raw("version: 1\n\n")
 	n, err := pagedSearch(ctx, conn, base, filter, nil, func(e *ldap.Entry) error {
@@ -164,17 +179,32 @@ func ExportLDIF(ctx context.Context, c LDAPConn, base, filter, out string) (int6
 	if err := f.Close(); err != nil {
 		return n, fmt.Errorf("close ldif export %s: %w", tmp, err)
 	}
-	count, err := pagedSearch(ctx, conn, base, filter, []string{"1.1"}, func(*ldap.Entry) error { return nil })
-	if err != nil {
-		return n, fmt.Errorf("count %s %s on %s: %w", base, filter, c.URL, err)
+	count := <-countc
+	if count.err != nil {
+		return n, count.err
 	}
-	if count != n {
-		return n, fmt.Errorf("export %s %s from %s: wrote %d entries but a count of the same search found %d", base, filter, c.URL, n, count)
+	if count.n != n {
+		return n, fmt.Errorf("export %s %s from %s: wrote %d entries but a count of the same search found %d", base, filter, c.URL, n, count.n)
 	}
 	if err := os.Rename(tmp, out); err != nil {
 		return n, fmt.Errorf("rename ldif export: %w", err)
 	}
 	return n, atomicfile.SyncDir(filepath.Dir(out))
+}
+
+// countEntries counts the entries of a search on a connection of its own,
+// asking for no attributes ("1.1").
+func countEntries(ctx context.Context, c LDAPConn, base, filter string) (int64, error) {
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	n, err := pagedSearch(ctx, conn, base, filter, []string{"1.1"}, func(*ldap.Entry) error { return nil })
+	if err != nil {
+		return n, fmt.Errorf("count %s %s on %s: %w", base, filter, c.URL, err)
+	}
+	return n, nil
 }
 
 // pagedSearch runs a subtree search page by page, calling fn for each

@@ -317,7 +317,7 @@ func setMeta(p string, e *ManifestEntry) error {
 
 // CompareTree re-reads root against the manifest of backup name in dst
 // and returns the differences, sorted: "missing P", "extra P", "type P:
-// …", "modified P: sha256 … in backup, … on disk", "size P: …", "mode P:
+// …", "modified P: sha256 … in backup, … on disk", "mode P:
 // …", "owner P: …", "mtime P: …", "target P: …", "link P: …". Paths under
 // keep are ignored. No differences proves a backout restored the host
 // exactly. A corrupt manifest is an error (*CorruptBackupError).
@@ -460,7 +460,7 @@ func (c *compareRun) compareFile(e *ManifestEntry) {
 	case err != nil:
 		c.add("unreadable %s: %v", e.Path, err)
 	case n != e.Size:
-		c.add("size %s: %d bytes in backup, %d on disk", e.Path, e.Size, n)
+		c.add("modified %s: sha256 %.12s… in backup, %.12s… on disk (%d bytes in backup, %d on disk)", e.Path, e.SHA256, sum, e.Size, n)
 	case sum != e.SHA256:
 		c.add("modified %s: sha256 %.12s… in backup, %.12s… on disk", e.Path, e.SHA256, sum)
 	}
