@@ -137,6 +137,7 @@ func TestIsSecretKey(t *testing.T) {
 		{"local.ugldapbinddn", false},
 		{"service.imap.port", false},
 		{"ldapurl", false},
+		{"bindpw", true},
 	}
 	for _, tt := range tests {
 		if got := IsSecretKey(tt.key); got != tt.want {
@@ -172,6 +173,16 @@ func TestRedactInline(t *testing.T) {
 		{"bindpwd = hunter2; user=a", "bindpwd = X; user=a"},
 		{"-D cn=dm -w x", "-D cn=dm -w x"},
 		{"password=", "password="},
+		// A pair inside another pair's value or a URL's query, a URL's
+		// user information, a quoted value with a space, bindpw.
+		{"ldap://h/o=siroe.com?password=s3cret", "ldap://h/o=siroe.com?password=X"},
+		{"url=ldap://h/o=x?bindpw=s3cret&x=1", "url=ldap://h/o=x?bindpw=X&x=1"},
+		{"ldap://admin:s3cret@h:389/o=NetscapeRoot", "ldap://admin:X@h:389/o=NetscapeRoot"},
+		{"ldapurl=ldap://cn=admin:s3cret@h/o=x,version=1.1", "ldapurl=ldap://cn=admin:X@h/o=x,version=1.1"},
+		{`fn="ldap-auth" binddn="cn=dm" bindpw="s3 cret"`, `fn="ldap-auth" binddn="cn=dm" bindpw=X`},
+		{"x=password=s3cret", "x=password=X"},
+		{"http://admin@h/", "http://admin@h/"},
+		{"a=b=c", "a=b=c"},
 	}
 	for _, tt := range tests {
 		if got := RedactInline(tt.in, "X"); got != tt.want {

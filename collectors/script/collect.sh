@@ -121,7 +121,7 @@ REDACT_AWK='
 function secretkey(k,   l) {
 	l = tolower(k)
 	if (l == "siepid") return 1
-	return (index(l, "pwd") || index(l, "passw") || index(l, "passphrase") || index(l, "cred") || index(l, "secret"))
+	return (index(l, "pwd") || index(l, "passw") || index(l, "passphrase") || index(l, "cred") || index(l, "secret") || index(l, "bindpw"))
 }
 function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
 function hashvalue(v,   n) {
@@ -129,21 +129,40 @@ function hashvalue(v,   n) {
 	n = index(v, "}") - index(v, "{") - 1
 	return n >= 2 && n <= 16
 }
-function inline(v,   out, k, eq) {
+# inline: URL passwords ("ldap://u:pw@h") and the values of secret
+# key=value pairs anywhere in v (also inside the value of another pair or a
+# URL query) become <redacted>; a value is a "quoted string" or runs to
+# the next , ; & or blank.
+function inline(v,   out, k, eq, pair, rest, n) {
+	v = urlpw(v)
 	out = ""
-	while (match(v, /[A-Za-z0-9_.-]+[ \t]*=[ \t]*[^,;& \t]*/)) {
+	while (match(v, /[A-Za-z0-9_.-]+[ \t]*=[ \t]*/)) {
 		pair = substr(v, RSTART, RLENGTH)
-		out = out substr(v, 1, RSTART - 1)
-		v = substr(v, RSTART + RLENGTH)
+		out = out substr(v, 1, RSTART + RLENGTH - 1)
+		rest = substr(v, RSTART + RLENGTH)
 		eq = index(pair, "=")
 		k = substr(pair, 1, eq - 1); sub(/[ \t]+$/, "", k)
-		rest = substr(pair, eq + 1)
-		match(rest, /^[ \t]*/)
-		if (secretkey(k) && substr(rest, RLENGTH + 1) != "")
-			pair = substr(pair, 1, eq) substr(rest, 1, RLENGTH) "<redacted>"
-		out = out pair
+		n = 0
+		if (secretkey(k)) {
+			if (substr(rest, 1, 1) == "\"") {
+				n = index(substr(rest, 2), "\"")
+				n = (n == 0) ? length(rest) : n + 1
+			} else if (match(rest, /^[^,;& \t]+/)) n = RLENGTH
+			if (n > 0) out = out "<redacted>"
+		}
+		v = substr(rest, n + 1)
 	}
 	return out v
+}
+function urlpw(t,   out, m, at) {
+	out = ""
+	while (match(t, /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\/@: \t]*:[^\/@ \t]*@/)) {
+		m = substr(t, RSTART, RLENGTH)
+		at = index(substr(m, index(m, "://") + 3), ":") + index(m, "://") + 2
+		out = out substr(t, 1, RSTART - 1) substr(m, 1, at) "<redacted>@"
+		t = substr(t, RSTART + RLENGTH)
+	}
+	return out t
 }
 # value: the redacted form of a raw value v of key k (spacing kept).
 function value(k, v,   t) {

@@ -95,13 +95,20 @@ func TestRedactionParity(t *testing.T) {
 		{"adm.conf", "admin-serv/config/adm.conf", "port: 5555\nsiepid: S3cret-k\n", "S3cret-k"},
 		{"dispatcher secret key", "msg-budgie/imta/config/dispatcher.cnf", "[SERVICE=SMTP]\nPORT=25\nSSL_PASSPHRASE=S3cret-l\n", "S3cret-l"},
 		{"crlf", "msg-budgie/config/msg.conf", "a.pwd = S3cret-m\r\nservice.imap.port = 143\r\n", "S3cret-m"},
+		{"magnus url query", "https-admserv/config/magnus.conf", "Port 8080\nLdapURL ldap://h:389/o=x?password=S3cret-n\n", "S3cret-n"},
+		{"magnus url password", "https-admserv/config/magnus.conf", "Port 8080\nDirectoryURL ldap://admin:S3cret-o@h:389/o=NetscapeRoot\n", "S3cret-o"},
+		{"magnus quoted bindpw", "https-admserv/config/magnus.conf", "Port 8080\nInit fn=\"ldap\" bindpw=\"S3 cret-p\" x=1\n", "cret-p"},
+		{"properties url password", "https-admserv/config/servlets.properties", "servlet.nda.initArgs=ldapurl=ldap://cn=admin:S3cret-q@h/o=x,version=1.1\n", "S3cret-q"},
+		{"msg.conf pair in a pair", "msg-budgie/config/msg.conf", "local.url = \"x=bindpw=S3cret-r\"\n", "S3cret-r"},
 	}
 	path := pathWithout(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			files := map[string]string{tt.file: tt.content}
 			if strings.HasPrefix(tt.file, "https-admserv") {
-				files["https-admserv/config/magnus.conf"] = "Port 8080\n"
+				if _, ok := files["https-admserv/config/magnus.conf"]; !ok {
+					files["https-admserv/config/magnus.conf"] = "Port 8080\n"
+				}
 				files["bin/https/bin/ns-httpd"] = ""
 			}
 			root := fakeRoot(t, files)
