@@ -36,20 +36,16 @@ test-failpoints:
 	$(GO) test $(GOTEST_FLAGS) -tags failpoints -run 'TestJournalKill' ./remediate
 
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzINF FuzzMsgConf FuzzConfigFiles FuzzMailLogLine FuzzVersions FuzzQueueFileName
-## fuzz: every parser's fuzz target for FUZZTIME each (the corpus is in testdata/fuzz).
+FUZZ_TARGETS := collectors/parse:FuzzINF collectors/parse:FuzzMsgConf collectors/parse:FuzzConfigFiles \
+	collectors/parse:FuzzMailLogLine collectors/parse:FuzzVersions collectors/parse:FuzzQueueFileName \
+	policies:FuzzParseWaivers collectors/facts:FuzzDecodeSnapshot collectors/facts:FuzzDecodeReport
+## fuzz: every parser's fuzz target for FUZZTIME each (the corpora are in testdata/fuzz).
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-	  echo "fuzz $$t for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./collectors/parse || exit 1; \
+	@for pt in $(FUZZ_TARGETS); do \
+	  pkg=$${pt%%:*}; t=$${pt#*:}; \
+	  echo "fuzz $$t ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
 	done
-
-## demo: a simulated iPlanet 5.1 host on a real OpenLDAP, then msguard on it.
-demo: deps build
-	@./.ci/demo.sh $(DEMO_DIR)
-
-demo-clean:
-	-$(BIN)/msguard-sim destroy --root $(DEMO_DIR)/server5
 
 ## bench: msguard against the standard tools on the same data, ratios printed.
 bench: deps build
