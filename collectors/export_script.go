@@ -13,6 +13,7 @@ import (
 
 	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/collectors/parse"
+	"github.com/msguard/msguard/internal/mountinfo"
 )
 
 // This file exports the pure logic of the live collectors for the
@@ -185,32 +186,13 @@ func ClassifyProcess(root, wsRoot, instance string, p ProcessInfo) (facts.Proces
 }
 
 // MountEntry is one mounted filesystem.
-type MountEntry struct {
-	MountPoint, FSType, Source, Options string
-}
+type MountEntry = mountinfo.Entry
 
 // ParseMountInfo reads /proc/self/mountinfo lines.
-func ParseMountInfo(r io.Reader) ([]MountEntry, error) {
-	ms, err := parseMountInfo(r)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]MountEntry, len(ms))
-	for i, m := range ms {
-		out[i] = MountEntry{MountPoint: m.mountPoint, FSType: m.fsType, Source: m.source, Options: m.options}
-	}
-	return out, nil
-}
+func ParseMountInfo(r io.Reader) ([]MountEntry, error) { return mountinfo.Parse(r) }
 
 // MountFor returns the entry whose mount point is the longest prefix of path.
-func MountFor(mounts []MountEntry, path string) (MountEntry, bool) {
-	ms := make([]mountEntry, len(mounts))
-	for i, m := range mounts {
-		ms[i] = mountEntry{mountPoint: m.MountPoint, fsType: m.FSType, source: m.Source, options: m.Options}
-	}
-	e, ok := mountFor(ms, path)
-	return MountEntry{MountPoint: e.mountPoint, FSType: e.fsType, Source: e.source, Options: e.options}, ok
-}
+func MountFor(mounts []MountEntry, path string) (MountEntry, bool) { return mountFor(mounts, path) }
 
 // QueueTally counts queue files per channel exactly as the queue
 // collector does, from a listing instead of the directory itself.

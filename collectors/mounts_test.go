@@ -2,6 +2,7 @@ package collectors
 
 import (
 	"context"
+	"github.com/msguard/msguard/internal/mountinfo"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ func TestParseMountInfo(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
-		want    []mountEntry
+		want    []mountinfo.Entry
 		wantErr bool
 	}{
 		{
@@ -24,10 +25,10 @@ func TestParseMountInfo(t *testing.T) {
 			in: "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro\n" +
 				"40 22 7:0 / /srv/mail\\040store rw,noatime - ext4 /dev/loop0 rw\n" +
 				"41 22 0:5 / /tmp rw - tmpfs tmpfs\n",
-			want: []mountEntry{
-				{mountPoint: "/", fsType: "ext4", source: "/dev/sda1", options: "rw,relatime,rw,errors=remount-ro"},
-				{mountPoint: "/srv/mail store", fsType: "ext4", source: "/dev/loop0", options: "rw,noatime,rw"},
-				{mountPoint: "/tmp", fsType: "tmpfs", source: "tmpfs", options: "rw"},
+			want: []mountinfo.Entry{
+				{MountPoint: "/", FSType: "ext4", Source: "/dev/sda1", Options: "rw,relatime,rw,errors=remount-ro"},
+				{MountPoint: "/srv/mail store", FSType: "ext4", Source: "/dev/loop0", Options: "rw,noatime,rw"},
+				{MountPoint: "/tmp", FSType: "tmpfs", Source: "tmpfs", Options: "rw"},
 			},
 		},
 		{name: "no separator", in: "22 1 8:1 / / rw,relatime shared:1 ext4 /dev/sda1 rw\n", wantErr: true},
@@ -35,7 +36,7 @@ func TestParseMountInfo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseMountInfo(strings.NewReader(tt.in))
+			got, err := mountinfo.Parse(strings.NewReader(tt.in))
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}

@@ -1,7 +1,6 @@
 package remediate
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/msguard/msguard/collectors/facts"
+	"github.com/msguard/msguard/internal/mountinfo"
 )
 
 // planner builds the steps of one run; its fields are what the steps'
@@ -635,28 +635,8 @@ func (p *planner) moveStoreBack() error {
 	return os.Rename(p.savedStore, p.h.StorePath)
 }
 
-// isMountPoint reads /proc/self/mountinfo for path.
-func isMountPoint(path string) (bool, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	clean := filepath.Clean(path)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && unescapeMount(fields[4]) == clean {
-			return true, nil
-		}
-	}
-	return false, sc.Err()
-}
-
-func unescapeMount(s string) string {
-	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	return r.Replace(s)
-}
+// isMountPoint reports whether path is a mount point now.
+func isMountPoint(path string) (bool, error) { return mountinfo.IsMountPoint(path) }
 
 func copyFile(src, dst string, mode os.FileMode) error {
 	b, err := os.ReadFile(src)

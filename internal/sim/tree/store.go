@@ -1,10 +1,10 @@
 package tree
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/internal/mountinfo"
 	"hash/fnv"
 	"io"
 	"io/fs"
@@ -195,53 +195,17 @@ func mountStore(ctx context.Context, st *sim.State, s sim.StoreSpec) error {
 // MountPoints returns the mount points whose source is dev, from
 // /proc/self/mountinfo, deepest first.
 func MountPoints(dev string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	entries, err := mountinfo.Read()
 	if err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
+		return nil, err
 	}
-	defer f.Close()
 	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, fl := range fields {
-			if fl == "-" {
-				sep = i
-				break
-			}
+	for _, e := range entries {
+		if e.Source == dev {
+			out = append([]string{e.MountPoint}, out...)
 		}
-		if sep < 5 || sep+2 >= len(fields) {
-			continue
-		}
-		if fields[sep+2] == dev {
-			out = append([]string{unescapeMount(fields[4])}, out...)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
 	return out, nil
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space, ...).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // loopAttached tells whether dev is attached to img.
