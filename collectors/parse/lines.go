@@ -2,7 +2,7 @@
 // Server 5.x host: Netscape .inf files, msg.conf, adm.conf, magnus.conf,
 // imta.cnf, dispatcher.cnf, mail.log_current records, version strings and
 // queue file names. Every function is pure: it reads what it is given and
-// touches nothing else. Formats follow /work/shared/layout.md and are
+// touches nothing else. Formats follow shared/layout.md and are
 // parsed tolerantly (CRLF, comments, blank lines, spacing around '=').
 package parse
 
