@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -31,6 +32,10 @@ import (
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "op" {
+		if p := os.Getenv("MSGUARD_BENCH_CPUPROFILE"); p != "" {
+			stop := startProfile(p)
+			defer stop()
+		}
 		if err := runOp(context.Background(), os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "msguard-bench op:", err)
 			os.Exit(1)
@@ -193,4 +198,20 @@ func orchestrate() error {
 		return os.WriteFile(c.jsonOut, b, 0o644)
 	}
 	return nil
+}
+
+// startProfile writes a CPU profile of one op to path (for finding why
+// msguard's side is slow); it returns the function that stops it.
+func startProfile(path string) func() {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "msguard-bench: profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "msguard-bench: profile:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
