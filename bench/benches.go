@@ -62,9 +62,10 @@ func benches(self string, c config, h *benchHost) []bench {
 	}
 	if _, err := os.Stat(opa); err == nil && regoDir != "" {
 		list = append(list, bench{name: "policy evaluation (cold)", goal: 1.0,
-			peerText: "opa eval -d policies/rego -d policies/data -i input.json data.msguard.preflight",
-			ours:     []string{self, "op", "policy", h.snap},
-			them:     []string{opa, "eval", "--v1-compatible", "-d", regoDir, "-d", dataDir, "-i", h.input, "--format", "raw", "data.msguard.preflight"}})
+			peerText: "opa eval -d policies/rego -d policies/data -i input.json data.msguard.preflight (msguard: check --snapshot)",
+			ours: []string{filepath.Join(c.bin, "msguard"), "check", "--phase", "preflight", "--snapshot", h.snap,
+				"--format", "json", "-o", "/dev/null"},
+			them: []string{opa, "eval", "--v1-compatible", "-d", regoDir, "-d", dataDir, "-i", h.input, "--format", "raw", "data.msguard.preflight"}})
 	} else {
 		fmt.Fprintf(os.Stderr, "bench: %s missing: build it with `make bench` (go build -o bin/opa github.com/open-policy-agent/opa)\n", opa)
 		os.Exit(1)

@@ -7,7 +7,8 @@
 //	LDIF export         vs  ldapsearch -LLL -E pr=1000/noprompt
 //	backup + verify     vs  cp -a + sha256sum -c
 //	restore             vs  cp -a
-//	policy evaluation   vs  opa eval (cold processes, same bundle and input)
+//	policy evaluation   vs  opa eval (cold processes, same bundle and input:
+//	                        msguard check --snapshot, which also waives and renders)
 //
 // Every measured command runs as its own process (msguard's side is this
 // binary re-executed with "op ..."), so wall time and peak RSS are measured

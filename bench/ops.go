@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/msguard/msguard/collectors"
-	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/policies"
 	"github.com/msguard/msguard/remediate"
 )
 
@@ -51,25 +49,6 @@ func runOp(ctx context.Context, args []string) error {
 		return remediate.VerifyBackup(ctx, a[1], "bench")
 	case "restore": // BACKUP ROOT
 		return remediate.RestoreTree(ctx, a[0], "bench", a[1], nil)
-	case "policy": // SNAPSHOT
-		f, err := os.Open(a[0])
-		if err != nil {
-			return err
-		}
-		snap, err := facts.DecodeSnapshot(f)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		e, err := policies.New(ctx, policies.Config{})
-		if err != nil {
-			return err
-		}
-		res, err := e.Evaluate(ctx, policies.Input{Snapshot: snap, Params: policies.Params{Phase: "preflight", Now: time.Now().UTC().Format(time.RFC3339)}})
-		if err != nil {
-			return err
-		}
-		fmt.Println(len(res.Findings))
 	default:
 		return fmt.Errorf("unknown op %q", op)
 	}
@@ -77,22 +56,19 @@ func runOp(ctx context.Context, args []string) error {
 }
 
 // writePolicyInput writes the policy input document opa eval reads: the
-// same {snapshot, params} that msguard evaluates.
+// same {snapshot, params} that msguard check evaluates.
 func writePolicyInput(snapPath, out string) error {
-	f, err := os.Open(snapPath)
+	snap, err := os.ReadFile(snapPath)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	snap, err := facts.DecodeSnapshot(f)
-	if err != nil {
-		return err
+	params := fmt.Sprintf(`{"phase": "preflight", "now": %q, "media": null, "for_remediate": false, "backup_need_bytes": 0, "baseline": null}`,
+		time.Now().UTC().Format(time.RFC3339))
+	doc := `{"snapshot": ` + string(snap) + `, "params": ` + params + `}`
+	if !json.Valid([]byte(doc)) {
+		return fmt.Errorf("policy input for %s is not valid JSON", snapPath)
 	}
-	b, err := json.Marshal(policies.Input{Snapshot: snap, Params: policies.Params{Phase: "preflight", Now: time.Now().UTC().Format(time.RFC3339)}})
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(out, b, 0o644)
+	return os.WriteFile(out, []byte(doc), 0o644)
 }
 
 // ldapPort reads the directory port from the simulator's state.

@@ -3,13 +3,13 @@ package collectors
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	gnet "github.com/shirou/gopsutil/v3/net"
 	"github.com/shirou/gopsutil/v3/process"
 
 	"github.com/msguard/msguard/collectors/facts"
@@ -170,12 +170,16 @@ func collectProcesses(ctx context.Context, t *Target, s *facts.Snapshot) ([]stri
 	}
 	out := &facts.Processes{Daemons: []facts.Process{}}
 	var partial []string
+	var listening map[uint64]int // socket inode -> port, read once when needed
 	for _, p := range procs {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("list processes: %w", err)
 		}
 		info := procInfo{pid: p.Pid}
 		info.exe, info.exeErr = p.ExeWithContext(ctx)
+		if info.exeErr == nil && info.exe != "" && !r.under(filepath.Clean(strings.TrimSuffix(info.exe, deletedSuffix))) {
+			continue // another program's process: nothing more to read
+		}
 		info.name, _ = p.NameWithContext(ctx)
 		info.argv, _ = p.CmdlineSliceWithContext(ctx)
 		if st, err := p.StatusWithContext(ctx); err == nil && len(st) > 0 && st[0] == process.Zombie {
@@ -185,7 +189,10 @@ func collectProcesses(ctx context.Context, t *Target, s *facts.Snapshot) ([]stri
 		if owner == procOther {
 			continue
 		}
-		if err := describeProcess(ctx, p, info, &fp); err != nil {
+		if listening == nil {
+			listening = listenInodes()
+		}
+		if err := describeProcess(ctx, p, info, &fp, listening); err != nil {
 			partial = append(partial, err.Error())
 		}
 		if owner == procUnreadable {
@@ -205,7 +212,7 @@ func collectProcesses(ctx context.Context, t *Target, s *facts.Snapshot) ([]stri
 
 // describeProcess fills the parent, user, start time, listening ports and
 // redacted command line of a matched process.
-func describeProcess(ctx context.Context, p *process.Process, info procInfo, fp *facts.Process) error {
+func describeProcess(ctx context.Context, p *process.Process, info procInfo, fp *facts.Process, listening map[uint64]int) error {
 	var failed []string
 	if ppid, err := p.PpidWithContext(ctx); err == nil {
 		fp.PPID = ppid
@@ -227,16 +234,8 @@ func describeProcess(ctx context.Context, p *process.Process, info procInfo, fp 
 	if len(info.argv) > 0 {
 		fp.Cmdline = redact.Cmdline(info.argv)
 	}
-	conns, err := gnet.ConnectionsPidWithoutUidsWithContext(ctx, "tcp", p.Pid)
-	if err == nil {
-		seen := map[int]bool{}
-		for _, c := range conns {
-			if c.Status == "LISTEN" && !seen[int(c.Laddr.Port)] {
-				seen[int(c.Laddr.Port)] = true
-				fp.Listening = append(fp.Listening, int(c.Laddr.Port))
-			}
-		}
-		sort.Ints(fp.Listening)
+	if ports, err := listeningPorts(p.Pid, listening); err == nil {
+		fp.Listening = ports
 	} else {
 		failed = append(failed, "sockets")
 	}
@@ -244,4 +243,59 @@ func describeProcess(ctx context.Context, p *process.Process, info procInfo, fp 
 		return fmt.Errorf("process %d (%s): cannot read %s", fp.PID, fp.Daemon, strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// listenInodes maps the inode of every listening TCP socket of this network
+// namespace to its port, from one read of /proc/net/tcp and tcp6 (instead
+// of reading both tables again for every process).
+func listenInodes() map[uint64]int {
+	out := map[uint64]int{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+			if len(f) < 10 || f[3] != "0A" { // 0A = TCP_LISTEN
+				continue
+			}
+			_, portHex, ok := strings.Cut(f[1], ":")
+			port, err1 := strconv.ParseUint(portHex, 16, 16)
+			inode, err2 := strconv.ParseUint(f[9], 10, 64)
+			if ok && err1 == nil && err2 == nil && inode != 0 {
+				out[inode] = int(port)
+			}
+		}
+	}
+	return out
+}
+
+// listeningPorts returns the ports a process listens on: its socket file
+// descriptors matched against the listening sockets' inodes.
+func listeningPorts(pid int32, listening map[uint64]int) ([]int, error) {
+	dir := filepath.Join("/proc", strconv.Itoa(int(pid)), "fd")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int]bool{}
+	var ports []int
+	for _, e := range entries {
+		target, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil || !strings.HasPrefix(target, "socket:[") {
+			continue
+		}
+		inode, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]"), 10, 64)
+		if err != nil {
+			continue
+		}
+		if port, ok := listening[inode]; ok && !seen[port] {
+			seen[port] = true
+			ports = append(ports, port)
+		}
+	}
+	sort.Ints(ports)
+	return ports, nil
 }
