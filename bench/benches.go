@@ -64,7 +64,7 @@ func benches(self string, c config, h *benchHost) []bench {
 		list = append(list, bench{name: "policy evaluation (cold)", goal: 1.0,
 			peerText: "opa eval -d policies/rego -d policies/data -i input.json data.msguard.preflight (msguard: check --snapshot)",
 			ours: []string{filepath.Join(c.bin, "msguard"), "check", "--phase", "preflight", "--snapshot", h.snap,
-				"--format", "json", "-o", "/dev/null"},
+				"--format", "json", "-o", filepath.Join(c.work, "policy-report.json")},
 			them: []string{opa, "eval", "--v1-compatible", "-d", regoDir, "-d", dataDir, "-i", h.input, "--format", "raw", "data.msguard.preflight"}})
 	} else {
 		fmt.Fprintf(os.Stderr, "bench: %s missing: build it with `make bench` (go build -o bin/opa github.com/open-policy-agent/opa)\n", opa)

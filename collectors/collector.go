@@ -56,6 +56,9 @@ type Target struct {
 	SlapdIDs []string
 	// InstallInf is setup/install.inf parsed, passwords included.
 	InstallInf map[string]map[string]string
+	// probeParent is the pid whose children are msguard's own probes (the
+	// collecting process): the processes collector leaves them out.
+	probeParent int
 }
 
 // collectFunc fills its own field of the snapshot. partial lists what it

@@ -189,6 +189,13 @@ func collectProcesses(ctx context.Context, t *Target, s *facts.Snapshot) ([]stri
 		if owner == procOther {
 			continue
 		}
+		// msguard's own probes (imsimta version, ns-slapd -v, the cluster
+		// CLIs run by other collectors right now) are not the install's daemons.
+		if t.probeParent != 0 {
+			if ppid, err := p.PpidWithContext(ctx); err == nil && int(ppid) == t.probeParent {
+				continue
+			}
+		}
 		if listening == nil {
 			listening = listenInodes()
 		}

@@ -37,6 +37,7 @@ func Collect(ctx context.Context, opts Options, onDone func(name string)) (*fact
 		// The server root itself is unusable: bad input, not a crash.
 		return nil, exitcode.Wrap(exitcode.Usage, err)
 	}
+	t.probeParent = os.Getpid()
 	s.Collectors[facts.CollectorInstall] = facts.CollectorRun{DurationMS: ms(time.Since(start))}
 	s.Install = inst
 	s.ServerRoot, s.WebServerRoot, s.Instance = t.Root, t.WSRoot, t.Instance
@@ -159,6 +160,7 @@ func Daemons(ctx context.Context, opts Options) ([]facts.Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.probeParent = os.Getpid()
 	s := &facts.Snapshot{}
 	if _, err := collectProcesses(ctx, t, s); err != nil {
 		return nil, err

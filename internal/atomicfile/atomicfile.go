@@ -12,6 +12,22 @@ import (
 // Write replaces path with data, created with mode. Any fsync error is
 // returned: the caller must treat the file as not written.
 func Write(path string, data []byte, mode os.FileMode) error {
+	// A device or a pipe (-o /dev/stdout, /dev/null) is written to, never
+	// replaced: renaming over /dev/null would turn it into a regular file.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return fmt.Errorf("write %s: is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return f.Close()
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {

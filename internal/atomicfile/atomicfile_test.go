@@ -34,3 +34,21 @@ func TestWriteMissingDir(t *testing.T) {
 		t.Fatal("Write into a missing directory succeeded")
 	}
 }
+
+// TestWriteToDeviceKeepsIt writes to /dev/null: it must stay the device,
+// not become a regular file (that broke every daemon opening /dev/null).
+func TestWriteToDeviceKeepsIt(t *testing.T) {
+	if err := Write("/dev/null", []byte("x"), 0o644); err != nil {
+		t.Fatalf("Write(/dev/null): %v", err)
+	}
+	fi, err := os.Stat("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null is now %v, not a character device", fi.Mode())
+	}
+	if err := Write(t.TempDir(), []byte("x"), 0o644); err == nil {
+		t.Error("Write over a directory succeeded")
+	}
+}

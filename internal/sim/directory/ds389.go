@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/msguard/msguard/internal/sim"
@@ -137,6 +138,9 @@ func containerMode() error {
 			return fmt.Errorf("389 container mode: %w", err)
 		}
 	}
+	if err := clearStaleContainerRun(); err != nil {
+		return err
+	}
 	u, err := user.Lookup(dirsrvUser)
 	if err != nil {
 		return fmt.Errorf("389 container mode: %w (is 389-ds-base installed?)", err)
@@ -146,6 +150,27 @@ func containerMode() error {
 	for _, d := range []string{containerRun, filepath.Join(containerRun, "lock")} {
 		if err := os.Chown(d, uid, gid); err != nil {
 			return fmt.Errorf("389 container mode: %w", err)
+		}
+	}
+	return nil
+}
+
+// clearStaleContainerRun removes the pid file and LDAPI socket that a
+// killed 389 instance leaves in /data/run: with them a new instance fails
+// to start ("Failed to start DS"). A live instance is an error instead:
+// container mode runs one instance at a time.
+func clearStaleContainerRun() error {
+	pidFile := filepath.Join(containerRun, "slapd-localhost.pid")
+	if b, err := os.ReadFile(pidFile); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && syscall.Kill(pid, 0) == nil {
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); strings.HasSuffix(exe, "ns-slapd") {
+				return fmt.Errorf("389 container mode: another 389 instance runs (pid %d); only one at a time", pid)
+			}
+		}
+	}
+	for _, f := range []string{pidFile, filepath.Join(containerRun, "slapd-localhost.socket")} {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("389 container mode: remove stale %s: %w", f, err)
 		}
 	}
 	return nil
