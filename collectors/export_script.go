@@ -267,25 +267,7 @@ func ScanMailLog(ctx context.Context, r io.Reader, path string, loc *time.Locati
 			}
 			continue
 		}
-		ml.Records++
-		ml.Counts[rec.Code]++
-		if ml.First == nil || rec.Time.Before(*ml.First) {
-			first := rec.Time
-			ml.First = &first
-		}
-		if ml.Last == nil || rec.Time.After(*ml.Last) {
-			last := rec.Time
-			ml.Last = &last
-		}
-		if rec.IsError() {
-			ml.ErrorCount++
-			if len(ml.Errors) < facts.MaxLogErrors {
-				ml.Errors = append(ml.Errors, facts.LogError{
-					Line: n, Time: rec.Time, Code: rec.Code, Source: rec.Source,
-					Dest: rec.Dest, Diagnostic: rec.Diagnostic,
-				})
-			}
-		}
+		addMailLogRecord(ml, rec, n)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read mail.log_current line %d: %w", n+1, err)

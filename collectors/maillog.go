@@ -78,25 +78,7 @@ func scanMailLog(ctx context.Context, path string, since time.Time) (*facts.Mail
 		if !since.IsZero() && rec.Time.Before(since) {
 			continue
 		}
-		ml.Records++
-		ml.Counts[rec.Code]++
-		if ml.First == nil || rec.Time.Before(*ml.First) {
-			first := rec.Time
-			ml.First = &first
-		}
-		if ml.Last == nil || rec.Time.After(*ml.Last) {
-			last := rec.Time
-			ml.Last = &last
-		}
-		if rec.IsError() {
-			ml.ErrorCount++
-			if len(ml.Errors) < facts.MaxLogErrors {
-				ml.Errors = append(ml.Errors, facts.LogError{
-					Line: n, Time: rec.Time, Code: rec.Code, Source: rec.Source,
-					Dest: rec.Dest, Diagnostic: rec.Diagnostic,
-				})
-			}
-		}
+		addMailLogRecord(ml, rec, n)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read mail.log_current line %d: %w", n+1, err)
@@ -130,5 +112,29 @@ func longLineSplit(long *bool) bufio.SplitFunc {
 			return len(data), data[:maxLogLine], nil
 		}
 		return 0, nil, nil
+	}
+}
+
+// addMailLogRecord tallies one parsed record found at line n: counts by
+// code, first and last time, and the error records (up to MaxLogErrors).
+func addMailLogRecord(ml *facts.MailLog, rec parse.Record, n int64) {
+	ml.Records++
+	ml.Counts[rec.Code]++
+	if ml.First == nil || rec.Time.Before(*ml.First) {
+		first := rec.Time
+		ml.First = &first
+	}
+	if ml.Last == nil || rec.Time.After(*ml.Last) {
+		last := rec.Time
+		ml.Last = &last
+	}
+	if rec.IsError() {
+		ml.ErrorCount++
+		if len(ml.Errors) < facts.MaxLogErrors {
+			ml.Errors = append(ml.Errors, facts.LogError{
+				Line: n, Time: rec.Time, Code: rec.Code, Source: rec.Source,
+				Dest: rec.Dest, Diagnostic: rec.Diagnostic,
+			})
+		}
 	}
 }
