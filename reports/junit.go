@@ -54,6 +54,19 @@ type junitSuite struct {
 	SystemErr  *junitText      `xml:"system-err,omitempty"`
 }
 
+// add appends a test case and counts it: tests, and failures or skipped
+// by the case's outcome.
+func (s *junitSuite) add(c junitCase) {
+	switch {
+	case c.Failure != nil:
+		s.Failures++
+	case c.Skipped != nil:
+		s.Skipped++
+	}
+	s.Tests++
+	s.Cases = append(s.Cases, c)
+}
+
 type junitProperty struct {
 	Name  string `xml:"name,attr"`
 	Value string `xml:"value,attr"`
@@ -132,22 +145,13 @@ func junitDocument(r *facts.Report) junitSuites {
 	suite(primary) // the report's phase always has a suite, even an empty one
 	for _, f := range ordered(r) {
 		s := suite(f.Key)
-		c := junitCaseOf(s.Name, &f)
-		switch {
-		case c.Failure != nil:
-			s.Failures++
-		case c.Skipped != nil:
-			s.Skipped++
-		}
-		s.Tests++
-		s.Cases = append(s.Cases, c)
+		s.add(junitCaseOf(s.Name, &f))
 	}
 	passed := append([]string(nil), r.Passed...)
 	sort.Strings(passed)
 	for _, k := range passed {
 		s := suite(k)
-		s.Tests++
-		s.Cases = append(s.Cases, junitCase{Name: k, Classname: "msguard." + s.Name})
+		s.add(junitCase{Name: k, Classname: "msguard." + s.Name})
 	}
 
 	dur := "0.000"

@@ -404,20 +404,12 @@ func (FleetJUnitRenderer) Render(w io.Writer, f *Fleet) error {
 		for _, fd := range ordered(r) {
 			c := junitCaseOf(r.Phase, &fd)
 			c.Classname = r.Host
-			switch {
-			case c.Failure != nil:
-				s.Failures++
-			case c.Skipped != nil:
-				s.Skipped++
-			}
-			s.Tests++
-			s.Cases = append(s.Cases, c)
+			s.add(c)
 		}
 		passed := append([]string(nil), r.Passed...)
 		sort.Strings(passed)
 		for _, k := range passed {
-			s.Tests++
-			s.Cases = append(s.Cases, junitCase{Name: k, Classname: r.Host})
+			s.add(junitCase{Name: k, Classname: r.Host})
 		}
 		var errs []string
 		for _, fe := range r.FactsErrors {
