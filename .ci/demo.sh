@@ -64,23 +64,13 @@ if "$bin/msguard" audit --help >/dev/null 2>&1; then
   "$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history"
   echo "exit code: $? (the audit found what the upgrade left to do)" >&2
   set -e
-  say "The operator re-applies the customisation setup -k dropped, and waives the queue (the simulated MTA delivers nothing)"
-  conf=$root/msg-budgie/config/msg.conf
-  printf 'service.imap.idletimeout = "7200"\n' >> "$conf"
-  cat > "$demo/waivers.yaml" <<WAIVERS
-waivers:
-  - key: audit.queue.undelivered
-    reason: msguard-sim's MTA does not deliver mail; a real host drains its queue after start-msg
-    approver: demo@siroe.com
-    expires: $(date -d '+30 days' +%Y-%m-%d 2>/dev/null || echo 2099-12-31)
-  - key: postflight.queue.stuck
-    reason: same simulated queue
-    approver: demo@siroe.com
-    expires: $(date -d '+30 days' +%Y-%m-%d 2>/dev/null || echo 2099-12-31)
-WAIVERS
+  say "The operator re-applies the customisation setup -k dropped (configutil), restarts, and audits again"
+  "$root/msg-budgie/configutil" -o service.imap.idletimeout -v 7200
+  "$root/msg-budgie/stop-msg" >&2
+  "$root/msg-budgie/start-msg" >&2
   set +e
   "$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history" \
-    --waivers "$demo/waivers.yaml" --metrics-file "$demo/reports/msguard.prom" --report html="$demo/reports/audit.html"
+    --metrics-file "$demo/reports/msguard.prom" --report html="$demo/reports/audit.html"
   echo "exit code: $?" >&2
   set -e
   say "msguard audit history"

@@ -218,19 +218,10 @@ func (q *QueueTally) Add(ch int, name string, size int64, mtime time.Time) {
 // Queue is the queue facts for the directory dir.
 func (q *QueueTally) Queue(dir string) *facts.Queue {
 	out := &facts.Queue{Path: dir, Channels: make([]facts.QueueChannel, len(q.names))}
-	var tot queueCounter
 	for i, n := range q.names {
-		c := q.v.channels[i]
-		out.Channels[i] = facts.QueueChannel{Name: n, QueueCounts: c.counts()}
-		tot.messages += c.messages
-		tot.held += c.held
-		tot.temp += c.temp
-		tot.bytes += c.bytes
-		if c.oldest != 0 && (tot.oldest == 0 || c.oldest < tot.oldest) {
-			tot.oldest = c.oldest
-		}
-		tot.newest = max(tot.newest, c.newest)
+		out.Channels[i] = facts.QueueChannel{Name: n, QueueCounts: q.v.channels[i].counts()}
 	}
+	tot := totalOf(q.v.channels)
 	out.Total = tot.counts()
 	return out
 }

@@ -183,6 +183,7 @@ type queueCounter struct {
 	messages, held int64
 	temp, bytes    int64
 	oldest, newest int64
+	oldestActive   int64 // oldest message that is not held
 }
 
 // queueVisitor classifies queue files: "$"-prefixed temporary files apart,
@@ -206,6 +207,8 @@ func (v *queueVisitor) file(t dirTask, fs fileStat) {
 	c.messages++
 	if i := strings.LastIndexByte(fs.name, '.'); i >= 0 && strings.EqualFold(fs.name[i+1:], "HELD") {
 		c.held++
+	} else if c.oldestActive == 0 || fs.mtime < c.oldestActive {
+		c.oldestActive = fs.mtime
 	}
 	c.bytes += fs.size
 	if c.oldest == 0 || fs.mtime < c.oldest {
@@ -259,24 +262,36 @@ func scanQueue(ctx context.Context, dir string) (*facts.Queue, []string, error) 
 	partial := walkDirs(ctx, roots, v)
 
 	q := &facts.Queue{Path: dir, Channels: make([]facts.QueueChannel, len(names))}
-	var tot queueCounter
 	for i, n := range names {
-		c := v.channels[i]
-		q.Channels[i] = facts.QueueChannel{Name: n, QueueCounts: c.counts()}
-		tot.messages += c.messages
-		tot.held += c.held
-		tot.temp += c.temp
-		tot.bytes += c.bytes
-		if c.oldest != 0 && (tot.oldest == 0 || c.oldest < tot.oldest) {
-			tot.oldest = c.oldest
-		}
-		tot.newest = max(tot.newest, c.newest)
+		q.Channels[i] = facts.QueueChannel{Name: n, QueueCounts: v.channels[i].counts()}
 	}
+	tot := totalOf(v.channels)
 	q.Total = tot.counts()
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("queue directory %s: %w", dir, err)
 	}
 	return q, partial, nil
+}
+
+// totalOf sums the channels' counters into one.
+func totalOf(channels []*queueCounter) *queueCounter {
+	tot := &queueCounter{}
+	earliest := func(a, b int64) int64 {
+		if a == 0 || (b != 0 && b < a) {
+			return b
+		}
+		return a
+	}
+	for _, c := range channels {
+		tot.messages += c.messages
+		tot.held += c.held
+		tot.temp += c.temp
+		tot.bytes += c.bytes
+		tot.oldest = earliest(tot.oldest, c.oldest)
+		tot.oldestActive = earliest(tot.oldestActive, c.oldestActive)
+		tot.newest = max(tot.newest, c.newest)
+	}
+	return tot
 }
 
 // counts converts the accumulator to the snapshot's form.
@@ -285,6 +300,10 @@ func (c *queueCounter) counts() facts.QueueCounts {
 	if c.messages > 0 {
 		o, n := time.Unix(0, c.oldest).UTC(), time.Unix(0, c.newest).UTC()
 		qc.Oldest, qc.Newest = &o, &n
+	}
+	if c.oldestActive != 0 {
+		a := time.Unix(0, c.oldestActive).UTC()
+		qc.OldestActive = &a
 	}
 	return qc
 }

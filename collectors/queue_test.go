@@ -51,9 +51,9 @@ func TestCollectQueue(t *testing.T) {
 	}
 	tm := func(d time.Duration) *time.Time { x := t0.Add(d); return &x }
 	want := []facts.QueueChannel{
-		{Name: "hold", QueueCounts: facts.QueueCounts{Messages: 1, Held: 1, Bytes: 10, Oldest: tm(-time.Hour), Newest: tm(-time.Hour)}},
+		{Name: "hold", QueueCounts: facts.QueueCounts{Messages: 1, Held: 1, Bytes: 10, Oldest: tm(-time.Hour), Newest: tm(-time.Hour)}}, // held only: no OldestActive
 		{Name: "ims-ms"},
-		{Name: "tcp_local", QueueCounts: facts.QueueCounts{Messages: 4, Held: 1, Temp: 1, Bytes: 160, Oldest: tm(30 * time.Minute), Newest: tm(3 * time.Hour)}},
+		{Name: "tcp_local", QueueCounts: facts.QueueCounts{Messages: 4, Held: 1, Temp: 1, Bytes: 160, Oldest: tm(30 * time.Minute), Newest: tm(3 * time.Hour), OldestActive: tm(30 * time.Minute)}},
 	}
 	if len(s.Queue.Channels) != len(want) {
 		t.Fatalf("channels = %+v, want %d", s.Queue.Channels, len(want))
@@ -63,7 +63,7 @@ func TestCollectQueue(t *testing.T) {
 			t.Errorf("channel %d = %s %+v, want %s %+v", i, g.Name, g.QueueCounts, w.Name, w.QueueCounts)
 		}
 	}
-	wantTotal := facts.QueueCounts{Messages: 5, Held: 2, Temp: 1, Bytes: 170, Oldest: tm(-time.Hour), Newest: tm(3 * time.Hour)}
+	wantTotal := facts.QueueCounts{Messages: 5, Held: 2, Temp: 1, Bytes: 170, Oldest: tm(-time.Hour), Newest: tm(3 * time.Hour), OldestActive: tm(30 * time.Minute)}
 	if !sameCounts(s.Queue.Total, wantTotal) {
 		t.Errorf("total = %+v, want %+v", s.Queue.Total, wantTotal)
 	}
@@ -75,7 +75,7 @@ func TestCollectQueue(t *testing.T) {
 func sameCounts(a, b facts.QueueCounts) bool {
 	eqT := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
 	return a.Messages == b.Messages && a.Held == b.Held && a.Temp == b.Temp && a.Bytes == b.Bytes &&
-		eqT(a.Oldest, b.Oldest) && eqT(a.Newest, b.Newest)
+		eqT(a.Oldest, b.Oldest) && eqT(a.Newest, b.Newest) && eqT(a.OldestActive, b.OldestActive)
 }
 
 func TestCollectQueueErrors(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/msguard/msguard/internal/sim"
 	"github.com/msguard/msguard/internal/sim/media"
+	"github.com/msguard/msguard/internal/sim/tree"
 	"github.com/msguard/msguard/internal/simtest"
 	"github.com/msguard/msguard/remediate"
 )
@@ -316,8 +317,27 @@ func (h *host) content() content {
 		Users: h.ldapCount("o=siroe.com", "(objectClass=inetLocalMailRecipient)"),
 		PAB:   h.ldapCount("o=pab", "(objectClass=inetOrgPerson)"),
 		Store: fileHashes(h.t, h.Paths.Store()),
-		Queue: fileHashes(h.t, h.Paths.Queue()),
+		Queue: h.queueAndDelivered(),
 	}
+}
+
+// queueAndDelivered is every message file of the queue together with those
+// the simulated 5.2 job controller has delivered since (same relative
+// path): a message must be queued or delivered, never lost.
+func (h *host) queueAndDelivered() map[string]string {
+	h.t.Helper()
+	all := fileHashes(h.t, h.Paths.Queue())
+	sink := tree.DeliveredDir(h.Paths)
+	if _, err := os.Stat(sink); os.IsNotExist(err) {
+		return all
+	}
+	for rel, sum := range fileHashes(h.t, sink) {
+		if _, dup := all[rel]; dup {
+			h.t.Errorf("message %s is both queued and delivered", rel)
+		}
+		all[rel] = sum
+	}
+	return all
 }
 
 // held counts the .HELD messages of a queue listing.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/sim"
 	"github.com/msguard/msguard/internal/sim/media"
 	"github.com/msguard/msguard/internal/simtest"
@@ -115,6 +116,56 @@ func TestRemediateReference(t *testing.T) {
 	}
 	if hashOf(t, filepath.Join(h.backup, "journal.log")) != journal || h.runState() != "completed" {
 		t.Errorf("the second run changed the first run's journal or run state")
+	}
+	auditAfterUpgrade(t, h)
+}
+
+// auditAfterUpgrade audits the freshly upgraded reference host against the
+// baseline remediate kept: the only finding is the customised msg.conf key
+// that setup -k leaves in backup.<timestamp> (the runbook has the operator
+// re-apply it); once re-applied with configutil and the messaging server
+// restarted, the audit passes with exit 0.
+func auditAfterUpgrade(t *testing.T, h *host) {
+	t.Helper()
+	audit := func() (result, *facts.Report) {
+		report := filepath.Join(t.TempDir(), "audit.json")
+		r := h.msguard(simtest.MsguardBinary(t), nil, append([]string{"audit", "--format", "json", "-o", report}, h.common()...)...)
+		f, err := os.Open(report)
+		if err != nil {
+			t.Fatalf("audit wrote no report: %v\n%s", err, r)
+		}
+		defer f.Close()
+		rep, err := facts.DecodeReport(f)
+		if err != nil {
+			t.Fatalf("audit report: %v\n%s", err, r)
+		}
+		return r, rep
+	}
+	keys := func(rep *facts.Report) []string {
+		var out []string
+		for _, f := range rep.Findings {
+			out = append(out, string(f.Severity)+" "+f.Key)
+		}
+		slices.Sort(out)
+		return out
+	}
+	r, rep := audit()
+	want := []string{"deny audit.config.customizations", "warn postflight.config.customizations"}
+	if r.code != exitNotReady || !slices.Equal(keys(rep), want) {
+		t.Fatalf("audit right after the upgrade: exit %d, findings %v; want exit %d and %v\n%s", r.code, keys(rep), exitNotReady, want, r)
+	}
+	if !slices.Contains(rep.Passed, "audit.baseline.users") || !slices.Contains(rep.Passed, "audit.queue.undelivered") {
+		t.Errorf("audit passed keys lack the baseline comparisons: %v", rep.Passed)
+	}
+	inst := h.Paths.Inst()
+	for key, value := range h.State.Scenario.Customizations {
+		h.Run(t, filepath.Join(filepath.Base(inst), "configutil"), "-o", key, "-v", value)
+	}
+	h.Run(t, filepath.Join(filepath.Base(inst), "stop-msg"))
+	h.Run(t, filepath.Join(filepath.Base(inst), "start-msg"))
+	r, rep = audit()
+	if r.code != exitOK || rep.Verdict != facts.VerdictHealthy || len(rep.Findings) != 0 {
+		t.Fatalf("audit after re-applying %v: exit %d, verdict %s, findings %v\n%s", h.State.Scenario.Customizations, r.code, rep.Verdict, keys(rep), r)
 	}
 }
 

@@ -18,7 +18,9 @@ type QueueChannel struct {
 // QueueCounts counts message files. Temp ($-prefixed) files are counted
 // apart and not as messages. Held (.HELD) messages are messages too: Held
 // is the part of Messages not eligible for delivery. Bytes, Oldest and
-// Newest are over messages (held included), by modification time.
+// Newest are over messages (held included), by modification time;
+// OldestActive is the oldest message that is not held: the one a stuck
+// queue is judged by (a held message waits for the operator, not the MTA).
 type QueueCounts struct {
 	Messages int64      `json:"messages"`
 	Held     int64      `json:"held"`
@@ -26,6 +28,8 @@ type QueueCounts struct {
 	Bytes    int64      `json:"bytes"`
 	Oldest   *time.Time `json:"oldest,omitempty"`
 	Newest   *time.Time `json:"newest,omitempty"`
+	// OldestActive is absent when every message is held (or none queued).
+	OldestActive *time.Time `json:"oldest_active,omitempty"`
 }
 
 // Store summarises the primary message-store partition.

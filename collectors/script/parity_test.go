@@ -90,7 +90,7 @@ func normalise(t *testing.T, s *facts.Snapshot) map[string]any {
 	if c.Queue != nil {
 		q := *c.Queue
 		minute := func(qc *facts.QueueCounts) {
-			for _, tp := range []**time.Time{&qc.Oldest, &qc.Newest} {
+			for _, tp := range []**time.Time{&qc.Oldest, &qc.Newest, &qc.OldestActive} {
 				if *tp != nil {
 					v := (*tp).Truncate(time.Minute).UTC()
 					*tp = &v

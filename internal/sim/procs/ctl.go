@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/msguard/msguard/internal/sim"
+	"github.com/msguard/msguard/internal/sim/tree"
 )
 
 func init() {
 	sim.RegisterCtl("start-msg", ctlStartMsg)
 	sim.RegisterCtl("stop-msg", ctlStopMsg)
 	sim.RegisterCtl("imsimta", ctlImsimta)
+	sim.RegisterCtl("configutil", ctlConfigutil)
 	sim.RegisterCtl("start-admin", ctlStartAdmin)
 	sim.RegisterCtl("stop-admin", ctlStopAdmin)
 	sim.RegisterCtl("https-start", ctlHTTPSStart)
@@ -444,5 +446,44 @@ func stopHttpd(what, exe, configDir string, stdio sim.Stdio) error {
 		return err
 	}
 	fmt.Fprintf(stdio.Out, "%s stopped (%s)\n", what, describe(ps))
+	return nil
+}
+
+// ctlConfigutil is INST/configutil: `-o KEY` prints the value of KEY,
+// `-o KEY -v VALUE` sets it (msg.conf or local.conf). Like the real tool it
+// changes the files only: the daemons read them when they start.
+func ctlConfigutil(_ context.Context, st *sim.State, args []string, stdio sim.Stdio) error {
+	const usage = "configutil: usage: configutil -o KEY [-v VALUE]"
+	var key, value string
+	set := false
+	for i := 0; i < len(args); i++ {
+		if i+1 >= len(args) {
+			return errors.New(usage)
+		}
+		switch args[i] {
+		case "-o":
+			key = args[i+1]
+		case "-v":
+			value, set = args[i+1], true
+		default:
+			return errors.New(usage)
+		}
+		i++
+	}
+	if key == "" {
+		return errors.New(usage)
+	}
+	p := st.Paths()
+	if set {
+		return tree.SetConfigValue(p, key, value)
+	}
+	v, ok, err := tree.ConfigValue(p, key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("configutil: %s is not set", key)
+	}
+	fmt.Fprintln(stdio.Out, v)
 	return nil
 }

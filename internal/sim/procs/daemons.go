@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/msguard/msguard/internal/sim"
+	"github.com/msguard/msguard/internal/sim/tree"
 )
 
 func init() {
@@ -142,9 +143,26 @@ func msgDaemon(name string) sim.ProgramFunc {
 		default:
 			serve = func(ctx context.Context, _ net.Listener) error { <-ctx.Done(); return nil }
 		}
+		if name == "job_controller" && deliversOnStart(st.MsgVersion) {
+			// Before the pid file: start-msg returns once the queue is processed.
+			n, err := tree.DeliverQueue(st.Paths())
+			if err != nil {
+				fmt.Fprintf(stdio.Err, "job_controller: deliver the queue: %v\n", err)
+				return 1
+			}
+			fmt.Fprintf(stdio.Err, "%s job_controller: delivered %d queued messages (held and temporary files stay)\n", time.Now().Format(time.RFC3339), n)
+		}
 		return daemon(ctx, st, name, port, stdio.Err, serve)
 	}
 }
+
+// deliversOnStart tells whether the job controller of Messaging Server
+// version v delivers the queue when it starts. The simulated 5.0 and 5.1
+// MTAs never deliver, so that the queue a scenario plants is still there for
+// the quiescence checks and the backup; the upgraded 5.2 MTA delivers every
+// message that is not held, as a healthy MTA would after the restart
+// (post.queue), and audit finds nothing undelivered.
+func deliversOnStart(v string) bool { return strings.HasPrefix(v, "5.2") }
 
 // superviseChild keeps a child process of exe running until ctx ends, then
 // stops it; the returned channel closes once the child has exited.

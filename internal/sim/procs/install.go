@@ -42,11 +42,12 @@ func installPrograms(_ context.Context, st *sim.State, binary string, log io.Wri
 		}
 	}
 	scripts := map[string]string{
-		filepath.Join(p.Root, "start-admin"): "start-admin",
-		filepath.Join(p.Root, "stop-admin"):  "stop-admin",
-		filepath.Join(p.Inst(), "start-msg"): "start-msg",
-		filepath.Join(p.Inst(), "stop-msg"):  "stop-msg",
-		filepath.Join(p.Inst(), "imsimta"):   "imsimta",
+		filepath.Join(p.Root, "start-admin"):  "start-admin",
+		filepath.Join(p.Root, "stop-admin"):   "stop-admin",
+		filepath.Join(p.Inst(), "start-msg"):  "start-msg",
+		filepath.Join(p.Inst(), "stop-msg"):   "stop-msg",
+		filepath.Join(p.Inst(), "imsimta"):    "imsimta",
+		filepath.Join(p.Inst(), "configutil"): "configutil",
 	}
 	for path, verb := range scripts {
 		if err := writeScript(p, path, verb); err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/msguard/msguard/internal/sim"
+	"github.com/msguard/msguard/internal/sim/tree"
 )
 
 // simPkg is the multi-call binary the tests run.
@@ -344,6 +346,7 @@ func TestInstallPrograms(t *testing.T) {
 				filepath.Join(p.Root, "start-admin"): "start-admin", filepath.Join(p.Root, "stop-admin"): "stop-admin",
 				filepath.Join(p.Inst(), "start-msg"): "start-msg", filepath.Join(p.Inst(), "stop-msg"): "stop-msg",
 				filepath.Join(p.Inst(), "imsimta"):                      "imsimta",
+				filepath.Join(p.Inst(), "configutil"):                   "configutil",
 				filepath.Join(p.WSRoot, "https-admserv", "start"):       "https-start 'admserv'",
 				filepath.Join(p.WSRoot, "https-mail.siroe.com", "stop"): "https-stop 'mail.siroe.com'",
 			}
@@ -559,6 +562,97 @@ func TestQueueDirectory(t *testing.T) {
 	}
 	if _, err := run(t, filepath.Join(st.Paths().Inst(), "imsimta"), "qm", "delete"); err == nil {
 		t.Error("imsimta qm delete succeeded")
+	}
+}
+
+// TestJobControllerDelivers: the 5.2 job controller delivers every
+// message that is neither held nor temporary when it starts (before
+// start-msg returns); the 5.1 one keeps the queue as the scenario planted it.
+func TestJobControllerDelivers(t *testing.T) {
+	files := []string{"tcp_local/ZZ0001.00", "tcp_local/000/ZY0002.00", "tcp_local/001/ZZ0003.HELD",
+		"tcp_local/001/$ZZ0004.00", "ims-ms/ZZ0005.00", "hold/ZZ0006.HELD"}
+	for _, tc := range []struct {
+		version           string
+		queued, delivered []string
+	}{
+		{"5.1", files, nil},
+		{"5.2 HotFix 1.02", []string{"hold/ZZ0006.HELD", "tcp_local/001/$ZZ0004.00", "tcp_local/001/ZZ0003.HELD"},
+			[]string{"ims-ms/ZZ0005.00", "tcp_local/000/ZY0002.00", "tcp_local/ZZ0001.00"}},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			st, _ := newHost(t, func(s *sim.Scenario) { s.MsgVersion, s.WebServer = tc.version, "" })
+			p := st.Paths()
+			for _, f := range files {
+				path := filepath.Join(p.Queue(), f)
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(f), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mustRun(t, filepath.Join(p.Inst(), "start-msg"))
+			defer mustRun(t, filepath.Join(p.Inst(), "stop-msg"))
+			list := func(dir string) []string {
+				var out []string
+				_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+					if err == nil && d.Type().IsRegular() {
+						rel, _ := filepath.Rel(dir, path)
+						out = append(out, rel)
+					}
+					return nil
+				})
+				slices.Sort(out)
+				return out
+			}
+			want := slices.Clone(tc.queued)
+			slices.Sort(want)
+			if got := list(p.Queue()); !slices.Equal(got, want) {
+				t.Errorf("queued after start-msg: %v, want %v", got, want)
+			}
+			if got := list(tree.DeliveredDir(p)); !slices.Equal(got, tc.delivered) {
+				t.Errorf("delivered: %v, want %v", got, tc.delivered)
+			}
+			for _, f := range tc.delivered {
+				if b, err := os.ReadFile(filepath.Join(tree.DeliveredDir(p), f)); err != nil || string(b) != f {
+					t.Errorf("delivered %s: %q, %v", f, b, err)
+				}
+			}
+		})
+	}
+}
+
+// TestConfigutil reads and sets msg.conf and local.conf keys as the real
+// configutil does.
+func TestConfigutil(t *testing.T) {
+	st, _ := newHost(t, func(s *sim.Scenario) { s.WebServer = "" })
+	p := st.Paths()
+	cu := filepath.Join(p.Inst(), "configutil")
+	if err := os.WriteFile(tree.LocalConf(p), []byte("! local.conf\nlocal.ugldaphost = \"127.0.0.1\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustRun(t, cu, "-o", "local.hostname"); got != "mail.siroe.com\n" {
+		t.Errorf("configutil -o local.hostname = %q", got)
+	}
+	mustRun(t, cu, "-o", "service.imap.idletimeout", "-v", "7200")
+	mustRun(t, cu, "-o", "local.ugldaphost", "-v", "ldap.siroe.com")
+	mustRun(t, cu, "-o", "local.hostname", "-v", "mail2.siroe.com")
+	for key, want := range map[string]string{"service.imap.idletimeout": "7200", "local.ugldaphost": "ldap.siroe.com", "local.hostname": "mail2.siroe.com"} {
+		if got := mustRun(t, cu, "-o", key); got != want+"\n" {
+			t.Errorf("configutil -o %s = %q, want %q", key, got, want)
+		}
+	}
+	msg, _ := os.ReadFile(tree.MsgConf(p))
+	if !strings.Contains(string(msg), "service.imap.idletimeout = \"7200\"\n") || !strings.Contains(string(msg), "local.hostname = \"mail2.siroe.com\"") {
+		t.Errorf("msg.conf:\n%s", msg)
+	}
+	if local, _ := os.ReadFile(tree.LocalConf(p)); strings.Count(string(local), "local.ugldaphost") != 1 {
+		t.Errorf("local.conf:\n%s", local)
+	}
+	for _, bad := range [][]string{{}, {"-o"}, {"-x", "y"}, {"-o", "no.such.key"}} {
+		if _, err := run(t, cu, bad...); err == nil {
+			t.Errorf("configutil %v succeeded", bad)
+		}
 	}
 }
 

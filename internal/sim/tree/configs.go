@@ -512,3 +512,69 @@ func servletsProperties(st *sim.State) string {
 	fmt.Fprintf(&b, "servlet.nda.initArgs=ldapurl=ldap://%s/%s,version=%s,serverroot=%s\n", user, Suffix, st.DA, sc.Root)
 	return b.String()
 }
+
+// ConfigValue is what `configutil -o key` prints: the value of key in
+// local.conf, else in msg.conf; ok is false when neither sets it.
+func ConfigValue(p sim.Paths, key string) (value string, ok bool, err error) {
+	for _, path := range []string{LocalConf(p), MsgConf(p)} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", false, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, found := confLine(line); found && k == key {
+				return v, true, nil
+			}
+		}
+	}
+	return "", false, nil
+}
+
+// SetConfigValue is `configutil -o key -v value`: it rewrites the line of
+// key in the file that sets it (local.conf, then msg.conf), or appends it
+// to local.conf for local.* keys and to msg.conf for the others.
+func SetConfigValue(p sim.Paths, key, value string) error {
+	newLine := fmt.Sprintf("%s = %q", key, value)
+	for _, path := range []string{LocalConf(p), MsgConf(p)} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		lines := strings.Split(string(b), "\n")
+		for i, line := range lines {
+			if k, _, found := confLine(line); found && k == key {
+				lines[i] = newLine
+				return sim.WriteFileAtomic(path, []byte(strings.Join(lines, "\n")), 0o600)
+			}
+		}
+	}
+	path := MsgConf(p)
+	if strings.HasPrefix(key, "local.") {
+		path = LocalConf(p)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	return sim.WriteFileAtomic(path, append(b, newLine+"\n"...), 0o600)
+}
+
+// confLine splits a `key = "value"` line of msg.conf or local.conf.
+func confLine(line string) (key, value string, ok bool) {
+	line = strings.TrimSpace(line)
+	if line == "" || strings.HasPrefix(line, "!") {
+		return "", "", false
+	}
+	k, v, ok := strings.Cut(line, "=")
+	if !ok {
+		return "", "", false
+	}
+	v = strings.TrimSpace(v)
+	if u, err := strconv.Unquote(v); err == nil {
+		v = u
+	}
+	return strings.TrimSpace(k), v, true
+}

@@ -2,11 +2,14 @@ package tree
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -343,4 +346,44 @@ func (w *queueWriter) writeAt(dfd int, mtime time.Time) error {
 		return err
 	}
 	return unix.UtimesNanoAt(dfd, name, w.ts, 0)
+}
+
+// DeliveredDir is where the simulated job controller puts the messages it
+// delivers (the recipients' side, kept so tests can tell a delivered
+// message from a lost one): ROOT/.msguard-sim/delivered/<channel>/...
+func DeliveredDir(p sim.Paths) string { return filepath.Join(p.StateDir(), "delivered") }
+
+// DeliverQueue is the simulated job controller's work: every message of
+// the queue below p.Queue() that is neither held (.HELD) nor temporary
+// ("$"-prefixed) moves to the same relative path below DeliveredDir(p). It
+// returns how many messages it delivered.
+func DeliverQueue(p sim.Paths) (int, error) {
+	queue, sink := p.Queue(), DeliveredDir(p)
+	n := 0
+	err := filepath.WalkDir(queue, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == queue && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		name := d.Name()
+		if !d.Type().IsRegular() || strings.HasPrefix(name, "$") || strings.HasSuffix(name, ".HELD") {
+			return nil
+		}
+		rel, err := filepath.Rel(queue, path)
+		if err != nil || !strings.Contains(rel, string(filepath.Separator)) {
+			return err // files directly in the queue directory belong to no channel
+		}
+		to := filepath.Join(sink, rel)
+		if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+			return err
+		}
+		if err := os.Rename(path, to); err != nil {
+			return fmt.Errorf("deliver %s: %w", rel, err)
+		}
+		n++
+		return nil
+	})
+	return n, err
 }

@@ -62,11 +62,11 @@ deny_pab_unknown contains f if {
 	f := lib.finding("audit.baseline.pab", sprintf("cannot count PAB entries: directory %s: %s", [input.snapshot.ldap.url, object.get(input.snapshot.ldap, "error", "not bound")]), {})
 }
 
-queue_oldest := input.snapshot.queue.total.oldest
+queue_oldest := lib.queue_oldest_active
 
 # METADATA
 # title: Messages queued before the baseline are still undelivered
-# description: After the upgrade messages must not stay in the queue (post.queue). A message whose file is older than the baseline snapshot was queued before it and has not been delivered since.
+# description: After the upgrade messages must not stay in the queue (post.queue). A message that is not held and whose file is older than the baseline snapshot was queued before it and has not been delivered since.
 # custom:
 #   key: audit.queue.undelivered
 #   needs: [queue, baseline]

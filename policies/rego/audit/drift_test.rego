@@ -74,6 +74,16 @@ test_queue_undelivered if {
 	contains(f.msg, "3 messages queued now, 0 in the baseline")
 }
 
+test_queue_held_before_baseline_is_not_undelivered if {
+	# Held messages wait for the operator: only oldest_active counts.
+	held_only := {"messages": 3, "held": 3, "oldest": "2026-11-27T09:00:00Z"}
+	count(drift.deny_queue_undelivered) == 0 with input as same({"queue": {"total": held_only}})
+	mixed := {"messages": 3, "held": 2, "oldest": "2026-11-27T09:00:00Z", "oldest_active": "2026-11-27T10:30:00Z"}
+	count(drift.deny_queue_undelivered) == 0 with input as same({"queue": {"total": mixed}})
+	stuck := object.union(mixed, {"oldest_active": "2026-11-27T09:30:00Z"})
+	count(drift.deny_queue_undelivered) == 1 with input as same({"queue": {"total": stuck}})
+}
+
 test_config_customization_lost if {
 	files := [
 		{"name": "msg-budgie/config/msg.conf", "values": {"local.hostname": "mail"}},

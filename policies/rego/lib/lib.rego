@@ -59,3 +59,17 @@ else := []
 
 # text joins a possibly-null list of strings.
 text(x, sep) := concat(sep, arr(x))
+
+# queue_oldest_active is the modification time of the oldest queued message
+# that is not held, or null when every queued message is held (or none is).
+# A snapshot written before oldest_active existed has only oldest: it is
+# used whenever some message is not held, so such a queue is never judged
+# empty.
+queue_oldest_active := t.oldest_active if {
+	t := input.snapshot.queue.total
+	t.oldest_active != null
+} else := t.oldest if {
+	t := input.snapshot.queue.total
+	t.messages > t.held
+	t.oldest != null
+} else := null

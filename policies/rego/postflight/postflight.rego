@@ -138,16 +138,17 @@ else := ""
 
 # METADATA
 # title: Messages stuck in the queue
-# description: post.queue watches the queue after the restart; messages older than the threshold are not moving.
+# description: post.queue watches the queue after the restart; messages older than the threshold are not moving. Held (.HELD) messages wait for the operator, not the MTA, and are not judged here.
 # custom:
 #   key: postflight.queue.stuck
 #   needs: [queue]
 warn_queue_stuck contains f if {
-	oldest := input.snapshot.queue.total.oldest
+	oldest := lib.queue_oldest_active
 	oldest != null
 	age_min := (time.parse_rfc3339_ns(input.params.now) - time.parse_rfc3339_ns(oldest)) / 60000000000
 	age_min > data.thresholds.queue_stuck_minutes
-	f := lib.finding("postflight.queue.stuck", sprintf("%d messages queued, oldest %s (%d minutes old)", [input.snapshot.queue.total.messages, oldest, floor(age_min)]), {
+	t := input.snapshot.queue.total
+	f := lib.finding("postflight.queue.stuck", sprintf("%d messages queued (%d held), the oldest not held from %s (%d minutes old)", [t.messages, t.held, oldest, floor(age_min)]), {
 		"actual": sprintf("%d minutes", [floor(age_min)]), "expected": sprintf("<= %d minutes", [data.thresholds.queue_stuck_minutes]),
 		"remediation": [lib.cmd(sprintf("%s/imsimta qm directory", [lib.inst]))],
 	})

@@ -73,6 +73,16 @@ test_queue_stuck_threshold if {
 	count(health.warn_queue_stuck) == 0 with input as inp({"queue": {"total": {"messages": 3, "oldest": "2026-11-27T11:45:00Z"}}})
 }
 
+test_queue_stuck_ignores_held if {
+	held_only := {"messages": 2, "held": 2, "oldest": "2026-11-27T09:00:00Z"}
+	count(health.warn_queue_stuck) == 0 with input as inp({"queue": {"total": held_only}})
+	moving := {"messages": 5, "held": 2, "oldest": "2026-11-27T09:00:00Z", "oldest_active": "2026-11-27T11:50:00Z"}
+	count(health.warn_queue_stuck) == 0 with input as inp({"queue": {"total": moving}})
+	stuck := object.union(moving, {"oldest_active": "2026-11-27T11:00:00Z"})
+	some f in health.warn_queue_stuck with input as inp({"queue": {"total": stuck}})
+	contains(f.msg, "5 messages queued (2 held), the oldest not held from 2026-11-27T11:00:00Z (60 minutes old)")
+}
+
 test_customizations_lost if {
 	files := [
 		{"name": "msg-budgie/backup.20261127110000/config/msg.conf", "values": {"service.imap.idletimeout": "7200", "local.hostname": "mail"}},
