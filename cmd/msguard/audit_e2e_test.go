@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,39 +31,47 @@ func msguardRun(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-// TestAuditEndToEnd audits a simulated upgraded host (a real OpenLDAP, real
-// daemons) against a baseline collected before: unchanged it is healthy,
-// then each drift is applied in turn and must be reported with its key.
+// TestAuditEndToEnd upgrades the reference host (a real OpenLDAP, real
+// daemons, the store on a loop mount) with msguard remediate, then audits
+// it against the baseline remediate kept: the only finding is the
+// customisation setup -k dropped; re-applied with configutil, the audit
+// passes. Then each drift is applied in turn and must be reported with its
+// key.
 func TestAuditEndToEnd(t *testing.T) {
+	ref, err := sim.LoadScenario(filepath.Join("..", "..", "testdata", "scenarios", "reference.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := simtest.New(t, func(sc *sim.Scenario) {
-		sc.MsgVersion, sc.DSVersion = "5.2", "4.16"
-		sc.Queue.Messages = 0
-		sc.MailLog = sim.MailLogSpec{E: 5, D: 5}
+		root := sc.Root
+		*sc = ref
+		sc.Root, sc.Users, sc.Queue.Messages, sc.Queue.Held = root, 40, 100, 5
 	})
 	h.Start(t)
 	sc := h.State.Scenario
-	// ims_dssetup.pl from the 5.2 media: the schema and o=pab that postflight wants.
 	mediaDir := filepath.Join(t.TempDir(), "media")
 	if err := media.WriteMedia(mediaDir, simtest.Binary(t)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dssetup := exec.CommandContext(ctx, filepath.Join(mediaDir, "msg52", "ims_dssetup.pl"))
-	dssetup.Stdin = strings.NewReader(strings.Join([]string{h.Root, "", "", sc.Secrets.DirectoryManager, "", "", "", "", ""}, "\n") + "\n")
-	if out, err := dssetup.CombinedOutput(); err != nil {
-		t.Fatalf("ims_dssetup.pl: %v\n%s", err, out)
-	}
 
 	dir := t.TempDir()
-	baseline, hist, metrics := filepath.Join(dir, "baseline.json"), filepath.Join(dir, "history"), filepath.Join(dir, "msguard.prom")
-	common := []string{"--server-root", h.Root, "--bind-password-file", h.DMPasswordFile(t), "--state-dir", filepath.Join(dir, "state"), "-q"}
-	if code, _, stderr := msguardRun(t, append([]string{"collect", "-o", baseline}, common...)...); code != 0 {
-		t.Fatalf("collect: exit %d: %s", code, stderr)
+	hist, metrics := filepath.Join(dir, "history"), filepath.Join(dir, "msguard.prom")
+	adminPW := filepath.Join(dir, "admin.pw")
+	if err := os.WriteFile(adminPW, []byte(sc.Secrets.ConfigAdmin+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	common := []string{"--server-root", h.Root, "--bind-password-file", h.DMPasswordFile(t), "--state-dir", filepath.Join(dir, "state"), "-q"}
+	remediateArgs := append([]string{"remediate", "--media", mediaDir, "--admin-password-file", adminPW,
+		"--backup-dir", filepath.Join(dir, "backup"), "--yes", "--no-progress"}, common...)
+	if code, stdout, stderr := msguardRun(t, remediateArgs...); code != exitcode.OK {
+		t.Fatalf("remediate: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// No --baseline: the audit takes the before.json of the last remediate run.
 	audit := func(t *testing.T) (int, *facts.Report) {
 		t.Helper()
-		args := append([]string{"audit", "--baseline", baseline, "--history", hist, "--metrics-file", metrics, "--format", "json"}, common...)
+		args := append([]string{"audit", "--history", hist, "--metrics-file", metrics, "--format", "json"}, common...)
 		code, stdout, stderr := msguardRun(t, args...)
 		r, err := facts.DecodeReport(strings.NewReader(stdout))
 		if err != nil {
@@ -72,10 +80,19 @@ func TestAuditEndToEnd(t *testing.T) {
 		return code, r
 	}
 	code, r := audit(t)
-	if code != exitcode.OK || r.Verdict != facts.VerdictHealthy || r.Phase != "audit" {
-		t.Fatalf("unchanged host: exit %d, verdict %s: %+v", code, r.Verdict, r.Findings)
+	if got := keysOf(r); code != exitcode.NotReady || !slices.Equal(got, []string{"audit.config.customizations/deny", "postflight.config.customizations/warn"}) {
+		t.Fatalf("right after the upgrade: exit %d, findings %v; want only the customisation setup -k dropped", code, keysOf(r))
 	}
-	if !hasString(r.Passed, "audit.baseline.users") || !hasString(r.Passed, "postflight.msg.not_running") {
+	for k, v := range sc.Customizations {
+		h.Run(t, "msg-budgie/configutil", "-o", k, "-v", v)
+	}
+	h.Run(t, "msg-budgie/stop-msg")
+	h.Run(t, "msg-budgie/start-msg")
+	code, r = audit(t)
+	if code != exitcode.OK || r.Verdict != facts.VerdictHealthy || r.Phase != "audit" {
+		t.Fatalf("upgraded host, customisation re-applied: exit %d, verdict %s: %v", code, r.Verdict, keysOf(r))
+	}
+	if !hasString(r.Passed, "audit.baseline.users") || !hasString(r.Passed, "audit.queue.undelivered") || !hasString(r.Passed, "postflight.msg.not_running") {
 		t.Errorf("passed keys lack the postflight or audit phase: %v", r.Passed)
 	}
 
@@ -144,16 +161,22 @@ func TestAuditEndToEnd(t *testing.T) {
 			}
 		}, []string{"postflight.msg.not_running"}},
 		{"customised msg.conf key lost", func(t *testing.T) {
-			cur, err := os.ReadFile(filepath.Join(inst, "config", "msg.conf"))
+			// msg.conf rewritten without the key (an old copy put back, a re-run of setup).
+			path := filepath.Join(inst, "config", "msg.conf")
+			cur, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			bdir := filepath.Join(inst, "backup.20261126093000", "config")
-			if err := os.MkdirAll(bdir, 0o755); err != nil {
-				t.Fatal(err)
+			var kept []string
+			for _, line := range strings.SplitAfter(string(cur), "\n") {
+				if !strings.HasPrefix(line, "service.imap.idletimeout ") {
+					kept = append(kept, line)
+				}
 			}
-			saved := append(cur, []byte("service.imap.idletimeout = \"7200\"\n")...)
-			if err := os.WriteFile(filepath.Join(bdir, "msg.conf"), saved, 0o644); err != nil {
+			if len(kept) == len(strings.SplitAfter(string(cur), "\n")) {
+				t.Fatalf("msg.conf has no service.imap.idletimeout line:\n%s", cur)
+			}
+			if err := os.WriteFile(path, []byte(strings.Join(kept, "")), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}, []string{"audit.config.customizations", "postflight.config.customizations"}},
@@ -183,8 +206,8 @@ func TestAuditEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &hv); err != nil {
 		t.Fatal(err)
 	}
-	if len(hv.Runs) != 1+len(drifts) {
-		t.Errorf("%d runs in the history; want %d", len(hv.Runs), 1+len(drifts))
+	if len(hv.Runs) != 2+len(drifts) {
+		t.Errorf("%d runs in the history; want %d", len(hv.Runs), 2+len(drifts))
 	}
 	var newKeys []string
 	for _, k := range hv.Changes.New {
@@ -213,11 +236,13 @@ func hasKey(r *facts.Report, key string) bool {
 	return false
 }
 
+// keysOf lists the findings as key/severity, sorted.
 func keysOf(r *facts.Report) []string {
 	var out []string
 	for _, f := range r.Findings {
 		out = append(out, f.Key+"/"+f.Severity)
 	}
+	slices.Sort(out)
 	return out
 }
 
