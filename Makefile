@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin
 DEMO_DIR  ?= /tmp/msguard-demo
-PKGS_TEST := slapd ldap-utils 389-ds-base e2fsprogs mount busybox dash chromium systemd ansible
+PKGS_TEST := slapd ldap-utils 389-ds-base libnss3-tools openssl e2fsprogs mount busybox dash chromium systemd ansible
 GOTEST_FLAGS ?= -timeout 40m
 
 .PHONY: all build deps test test-failpoints fuzz demo demo-clean bench vet clean

@@ -44,8 +44,14 @@ type slapdServer struct {
 	tlsFiles *tlsFiles
 }
 
-// tlsFiles are the PEM files slapd serves.
-type tlsFiles struct{ ca, cert, key string }
+// tlsFiles are the PEM files a test server serves, and the CA that
+// signed its certificate (nil for a self-signed one) for makeTLSWith's
+// issuer.
+type tlsFiles struct {
+	ca, cert, key string
+	caCert        *x509.Certificate
+	caKey         *ecdsa.PrivateKey
+}
 
 // freePort returns a TCP port that was free a moment ago.
 func freePort(t *testing.T) int {
@@ -201,6 +207,26 @@ func (s *slapdServer) restart(t *testing.T, withSchema bool) {
 // or a self-signed server certificate when selfSigned.
 func makeTLS(t *testing.T, selfSigned bool, hosts ...string) *tlsFiles {
 	t.Helper()
+	return makeTLSWith(t, tlsOptions{selfSigned: selfSigned, hosts: hosts})
+}
+
+// tlsOptions shape the certificates makeTLSWith writes.
+type tlsOptions struct {
+	hosts      []string  // the server certificate's IP and DNS SANs; hosts[0] is its CN
+	selfSigned bool      // the server certificate signs itself; no CA
+	expired    bool      // the server certificate's validity ended yesterday
+	issuer     *tlsFiles // sign with issuer's CA instead of a new one (ca is then issuer's too)
+	org        string    // the server certificate's subject O, to tell certificates apart
+}
+
+// makeTLSWith writes a CA (or reuses o.issuer's) and a server certificate
+// as o says. Serial numbers are random, so that certificates of one CA
+// never share issuer and serial (NSS, as 389 uses it, keys them so).
+func makeTLSWith(t *testing.T, o tlsOptions) *tlsFiles {
+	t.Helper()
+	if len(o.hosts) == 0 {
+		t.Fatal("makeTLSWith: no hosts")
+	}
 	dir := t.TempDir()
 	newKey := func() *ecdsa.PrivateKey {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -208,6 +234,13 @@ func makeTLS(t *testing.T, selfSigned bool, hosts ...string) *tlsFiles {
 			t.Fatal(err)
 		}
 		return k
+	}
+	serial := func() *big.Int {
+		n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Add(n, big.NewInt(1))
 	}
 	writePEM := func(name, typ string, der []byte) string {
 		p := filepath.Join(dir, name)
@@ -217,32 +250,47 @@ func makeTLS(t *testing.T, selfSigned bool, hosts ...string) *tlsFiles {
 		return p
 	}
 	now := time.Now()
-	caKey := newKey()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "msguard test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	tf := &tlsFiles{}
+	if o.issuer != nil && o.issuer.caCert != nil {
+		tf.caCert, tf.caKey = o.issuer.caCert, o.issuer.caKey
+	} else {
+		tf.caKey = newKey()
+		caTmpl := &x509.Certificate{
+			SerialNumber: serial(), Subject: pkix.Name{CommonName: "msguard test CA"},
+			NotBefore: now.Add(-72 * time.Hour), NotAfter: now.Add(24 * time.Hour), // older than an expired server certificate
+			IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		}
+		caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &tf.caKey.PublicKey, tf.caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tf.caCert, err = x509.ParseCertificate(caDER); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notBefore, notAfter := now.Add(-time.Hour), now.Add(24*time.Hour)
+	if o.expired {
+		notBefore, notAfter = now.Add(-48*time.Hour), now.Add(-24*time.Hour)
 	}
 	srvKey := newKey()
 	srvTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: hosts[0]},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: o.hosts[0]},
+		NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	for _, h := range hosts {
+	if o.org != "" {
+		srvTmpl.Subject.Organization = []string{o.org}
+	}
+	for _, h := range o.hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			srvTmpl.IPAddresses = append(srvTmpl.IPAddresses, ip)
 		} else {
 			srvTmpl.DNSNames = append(srvTmpl.DNSNames, h)
 		}
 	}
-	parent, signer := caTmpl, caKey
-	if selfSigned {
+	parent, signer := tf.caCert, tf.caKey
+	if o.selfSigned {
 		parent, signer = srvTmpl, srvKey
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
 	}
 	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, parent, &srvKey.PublicKey, signer)
 	if err != nil {
@@ -252,11 +300,13 @@ func makeTLS(t *testing.T, selfSigned bool, hosts ...string) *tlsFiles {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tlsFiles{
-		ca:   writePEM("ca.pem", "CERTIFICATE", caDER),
-		cert: writePEM("server.pem", "CERTIFICATE", srvDER),
-		key:  writePEM("server.key", "PRIVATE KEY", keyDER),
+	tf.ca = writePEM("ca.pem", "CERTIFICATE", tf.caCert.Raw)
+	tf.cert = writePEM("server.pem", "CERTIFICATE", srvDER)
+	tf.key = writePEM("server.key", "PRIVATE KEY", keyDER)
+	if o.selfSigned {
+		tf.caCert, tf.caKey = nil, nil
 	}
+	return tf
 }
 
 // runLDAP runs the collector with a bounded context.
@@ -402,6 +452,56 @@ func TestCollectLDAPSelfSigned(t *testing.T) {
 	f, _, err = runLDAP(t, Options{LDAPURL: url, LDAPCA: tf.cert, BindPassword: password(testDMPassword)}, nil)
 	if err != nil || !f.Bound {
 		t.Errorf("self-signed trusted via --ldap-ca: err %v bound %v error %q", err, f.Bound, f.Error)
+	}
+}
+
+// TestCollectLDAPExpiredCert: a server certificate that the trusted CA
+// signed but whose validity has ended is refused, via ldaps and StartTLS,
+// before any bind, and nothing is read in plaintext instead.
+func TestCollectLDAPExpiredCert(t *testing.T) {
+	valid := makeTLS(t, false, "127.0.0.1")
+	expired := makeTLSWith(t, tlsOptions{hosts: []string{"127.0.0.1"}, issuer: valid, expired: true})
+	srv := newSlapd(t, expired)
+	plain := fmt.Sprintf("ldap://127.0.0.1:%d/o=siroe.com", srv.port)
+	secure := fmt.Sprintf("ldaps://127.0.0.1:%d/o=siroe.com", srv.tlsPort)
+	tests := []struct {
+		name      string
+		opts      Options
+		wantBound bool
+		wantErr   string
+	}{
+		{name: "ldaps", opts: Options{LDAPURL: secure, LDAPCA: expired.ca},
+			wantErr: fmt.Sprintf("tls handshake with 127.0.0.1:%d: tls: failed to verify certificate: x509: certificate has expired or is not yet valid", srv.tlsPort)},
+		{name: "starttls", opts: Options{LDAPURL: plain, LDAPStartTLS: true, LDAPCA: expired.ca},
+			wantErr: fmt.Sprintf("starttls with 127.0.0.1:%d: ", srv.port)},
+		// The same server is fine once verification is off: it is the
+		// expiry that is refused, not a broken server.
+		{name: "insecure skip verify", opts: Options{LDAPURL: secure, InsecureSkipVerify: true}, wantBound: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.BindPassword = password(testDMPassword)
+			f, partial, err := runLDAP(t, tt.opts, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantBound {
+				if !f.Bound || f.MailRecipients != testUsers || len(partial) > 0 {
+					t.Errorf("bound %v recipients %d partial %v error %q", f.Bound, f.MailRecipients, partial, f.Error)
+				}
+				return
+			}
+			if f.Bound || f.Reachable || f.MailRecipients != 0 || len(f.NamingContexts) != 0 {
+				t.Errorf("expired certificate: bound %v reachable %v recipients %d naming contexts %v: read without TLS?",
+					f.Bound, f.Reachable, f.MailRecipients, f.NamingContexts)
+			}
+			if !strings.HasPrefix(f.Error, tt.wantErr) || !strings.Contains(f.Error, "certificate has expired or is not yet valid") {
+				t.Errorf("error = %q, want %q... naming the expiry", f.Error, tt.wantErr)
+			}
+			if !slices.Equal(partial, []string{f.Error}) {
+				t.Errorf("partial = %v, want the error", partial)
+			}
+		})
 	}
 }
 

@@ -380,6 +380,7 @@ func TestExternalDirectory(t *testing.T) {
 }
 
 func TestDS389(t *testing.T) {
+	simtest.Lock389(t)
 	var dirs []string
 	t.Cleanup(func() { // runs after the teardown registered below
 		for _, d := range dirs {
