@@ -1,7 +1,6 @@
 package collectors
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -234,36 +233,7 @@ func UsersDigest(sorted []string) string { return usersDigest(sorted) }
 // firstLine the number of r's first line in the whole log (1 for the
 // whole file).
 func ScanMailLog(ctx context.Context, r io.Reader, path string, loc *time.Location, firstLine int64) (*facts.MailLog, error) {
-	ml := &facts.MailLog{Path: path, Counts: map[string]int64{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLogLine)
-	long := false
-	sc.Split(longLineSplit(&long))
-	n := firstLine - 1
-	for sc.Scan() {
-		n++
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("read mail.log_current line %d: %w", n, err)
-			}
-		}
-		if long {
-			ml.Unparsed++
-			continue
-		}
-		rec, ok := parse.MailLogLineIn(sc.Text(), loc)
-		if !ok {
-			if len(bytes.TrimSpace(sc.Bytes())) > 0 {
-				ml.Unparsed++
-			}
-			continue
-		}
-		addMailLogRecord(ml, rec, n)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mail.log_current line %d: %w", n+1, err)
-	}
-	return ml, nil
+	return tallyMailLog(ctx, r, &facts.MailLog{Path: path, Counts: map[string]int64{}}, loc, time.Time{}, firstLine)
 }
 
 // LDAPTarget is the directory the ldap collector asks.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -52,11 +53,18 @@ func scanMailLog(ctx context.Context, path string, since time.Time) (*facts.Mail
 	if !since.IsZero() {
 		ml.Since = &since
 	}
-	sc := bufio.NewScanner(f)
+	return tallyMailLog(ctx, f, ml, mailLogLocation, since, 1)
+}
+
+// tallyMailLog adds the records of r to ml: records before since (when
+// set) are left out; times are read in loc; firstLine is the number of r's
+// first line in the whole log, for the error records' line numbers.
+func tallyMailLog(ctx context.Context, r io.Reader, ml *facts.MailLog, loc *time.Location, since time.Time, firstLine int64) (*facts.MailLog, error) {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLogLine)
 	long := false
 	sc.Split(longLineSplit(&long))
-	var n int64
+	n := firstLine - 1
 	for sc.Scan() {
 		n++
 		if n%4096 == 0 {
@@ -68,7 +76,7 @@ func scanMailLog(ctx context.Context, path string, since time.Time) (*facts.Mail
 			ml.Unparsed++
 			continue
 		}
-		rec, ok := parse.MailLogLineIn(sc.Text(), mailLogLocation)
+		rec, ok := parse.MailLogLineIn(sc.Text(), loc)
 		if !ok {
 			if len(bytes.TrimSpace(sc.Bytes())) > 0 {
 				ml.Unparsed++

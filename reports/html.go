@@ -90,13 +90,19 @@ func (h HTMLRenderer) Render(w io.Writer, r *facts.Report) error {
 			Blocking: blocking(g.Outcome), Findings: g.Findings,
 		})
 	}
-	// Render to a buffer first so a template error leaves no half page.
+	return renderPage(w, htmlTemplate, v, "html report")
+}
+
+// renderPage executes tmpl with v into a buffer first, so that a template
+// error leaves no half page, then writes it to w; what names the page in
+// errors.
+func renderPage(w io.Writer, tmpl *template.Template, v any, what string) error {
 	var b bytes.Buffer
-	if err := htmlTemplate.Execute(&b, v); err != nil {
-		return fmt.Errorf("render html report: %w", err)
+	if err := tmpl.Execute(&b, v); err != nil {
+		return fmt.Errorf("render %s: %w", what, err)
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("write html report: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	return nil
 }

@@ -548,14 +548,7 @@ func (FleetHTMLRenderer) Render(w io.Writer, f *Fleet) error {
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	var b bytes.Buffer
-	if err := fleetHTMLTemplate.Execute(&b, v); err != nil {
-		return fmt.Errorf("render html fleet report: %w", err)
-	}
-	if _, err := w.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("write html fleet report: %w", err)
-	}
-	return nil
+	return renderPage(w, fleetHTMLTemplate, v, "html fleet report")
 }
 
 const fleetHTMLSource = `<!DOCTYPE html>
