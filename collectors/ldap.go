@@ -221,6 +221,11 @@ func dialLDAP(ctx context.Context, opts Options, lt ldapTarget, f *facts.LDAP) (
 	if f.TLS == "starttls" {
 		if err := l.StartTLS(tlsCfg); err != nil {
 			l.Close()
+			var le *ldap.Error
+			if errors.As(err, &le) && le.ResultCode != 0 && ctx.Err() == nil {
+				// The server answered the StartTLS request itself with an error.
+				err = fmt.Errorf("the server does not offer StartTLS (%w); nothing is sent in plaintext: enable TLS on the server or use an ldaps:// URL", err)
+			}
 			return nil, ldapOpError(ctx, "starttls with "+lt.hostPort, err)
 		}
 	}

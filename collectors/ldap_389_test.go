@@ -460,7 +460,7 @@ func TestCollectLDAP389TLS(t *testing.T) {
 	}{
 		{server: "tls off", cases: []tlsCase{
 			{name: "plain ldap", ca: valid.ca},
-			{name: "starttls", startTLS: true, ca: valid.ca, wantWhy: `LDAP Result Code 2 "Protocol Error": unsupported extended operation`},
+			{name: "starttls", startTLS: true, ca: valid.ca, wantWhy: `the server does not offer StartTLS (LDAP Result Code 2 "Protocol Error": unsupported extended operation)`},
 			{name: "ldaps", ldaps: true, ca: valid.ca, wantOp: "connect", wantWhy: "connection refused"},
 		}},
 		{server: "valid", cert: valid, cases: []tlsCase{

@@ -433,7 +433,7 @@ func TestCollectLDAPSchemaAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Bound || f.MailRecipients != 0 || !strings.Contains(f.Error, "starttls with 127.0.0.1:"+strconv.Itoa(srv.port)) {
+	if f.Bound || f.MailRecipients != 0 || !strings.Contains(f.Error, "starttls with 127.0.0.1:"+strconv.Itoa(srv.port)) || !strings.Contains(f.Error, "the server does not offer StartTLS") {
 		t.Errorf("starttls without server tls: bound %v recipients %d error %q", f.Bound, f.MailRecipients, f.Error)
 	}
 }
