@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -390,10 +391,12 @@ func TestDS389(t *testing.T) {
 		}
 	})
 	st := newDirectoryRoot(t, func(sc *sim.Scenario) { sc.DSBackend, sc.Users, sc.PABMissing = "389", 25, true })
-	dirs = st.DirectoryDirs
-	if len(dirs) == 0 {
+	if len(st.DirectoryDirs) == 0 {
 		t.Fatal("389 instance dirs not recorded in the state")
 	}
+	// The container-mode pid file and socket must go too: a stale pid file
+	// stops the next 389 instance from starting.
+	dirs = append(slices.Clone(st.DirectoryDirs), "/data/run/slapd-localhost.pid", "/data/run/slapd-localhost.socket")
 	exercise(t, st)
 }
 

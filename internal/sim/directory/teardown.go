@@ -60,6 +60,12 @@ func Teardown(ctx context.Context, st *sim.State, log io.Writer) error {
 		}
 	}
 	var firstErr error
+	if st.Scenario.DSBackend == "389" {
+		// The container-mode pid file and socket outlive the instance.
+		if err := clearStaleContainerRun(); err != nil {
+			firstErr = err
+		}
+	}
 	for _, d := range st.DirectoryDirs {
 		if err := os.RemoveAll(d); err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("remove directory dir: %w", err)
