@@ -49,6 +49,14 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
 	done
 
+## demo: a simulated iPlanet 5.1 host on a real OpenLDAP, then msguard on it:
+## check -> remediate -> audit, with the reports in $(DEMO_DIR)/reports.
+demo: deps build
+	@./.ci/demo.sh $(DEMO_DIR)
+
+demo-clean:
+	-$(BIN)/msguard-sim destroy --root $(DEMO_DIR)/server5
+
 ## bench: msguard against the standard tools on the same data, ratios printed.
 bench: deps build
 	@./bench/run.sh

@@ -6,8 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 demo=${1:-/tmp/msguard-demo}
 root=$demo/server5
-bin=$PWD/bin
+bin=${DEMO_BIN:-$PWD/bin} # DEMO_BIN: a directory with msguard and msguard-sim (tests)
 say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+# exited GOT WANT WHAT: show a step's exit code; an unexpected one ends the
+# demo with an error (a demo must not hide a failure).
+failed=0
+exited() {
+  echo "exit code: $1${4:+ ($4)}" >&2
+  if [ "$1" != "$2" ]; then echo "demo: $3 exited $1, expected $2" >&2; failed=1; fi
+}
 
 if [ -d "$root" ]; then "$bin/msguard-sim" destroy --root "$root" >/dev/null 2>&1 || true; fi
 rm -rf "$demo" && mkdir -p "$demo/reports" "$demo/state"
@@ -41,28 +48,27 @@ set +e
   --report json="$demo/reports/preflight.json" --report junit="$demo/reports/preflight.xml" \
   --report sarif="$demo/reports/preflight.sarif" --report html="$demo/reports/preflight.html" \
   --report markdown="$demo/reports/preflight.md"
-rc=$?
+exited $? 0 "msguard check --phase preflight"
 set -e
-echo "exit code: $rc" >&2
 
 if "$bin/msguard" remediate --help >/dev/null 2>&1; then
   say "msguard remediate (the upgrade, journaled, with a verified backup)"
   set +e
   "$bin/msguard" remediate "${common[@]}" --media "$demo/media" --backup-dir "$demo/backup" \
     --admin-password-file "$demo/admin.pw" --yes
-  echo "exit code: $?" >&2
+  exited $? 0 "msguard remediate"
   set -e
   say "msguard check --phase postflight (after the upgrade)"
   set +e
   "$bin/msguard" check --phase postflight "${common[@]}" --report html="$demo/reports/postflight.html"
-  echo "exit code: $?" >&2
+  exited $? 0 "msguard check --phase postflight"
   set -e
 fi
 if "$bin/msguard" audit --help >/dev/null 2>&1; then
   say "msguard audit (nightly health against the baseline)"
   set +e
   "$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history"
-  echo "exit code: $? (the audit found what the upgrade left to do)" >&2
+  exited $? 3 "msguard audit right after the upgrade" "the audit found what the upgrade left to do"
   set -e
   say "The operator re-applies the customisation setup -k dropped (configutil), restarts, and audits again"
   "$root/msg-budgie/configutil" -o service.imap.idletimeout -v 7200
@@ -71,7 +77,7 @@ if "$bin/msguard" audit --help >/dev/null 2>&1; then
   set +e
   "$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history" \
     --metrics-file "$demo/reports/msguard.prom" --report html="$demo/reports/audit.html"
-  echo "exit code: $?" >&2
+  exited $? 0 "msguard audit after configutil"
   set -e
   say "msguard audit history"
   "$bin/msguard" audit history --history "$demo/history" || true
@@ -79,3 +85,4 @@ fi
 
 say "Reports written"
 ls -l "$demo/reports" >&2
+[ "$failed" = 0 ] || { echo "demo: a step did not end as expected (see above)" >&2; exit 1; }

@@ -682,3 +682,43 @@ func TestAnsibleFleet(t *testing.T) {
 		}
 	}
 }
+
+// TestDemo runs the README's first command as a new user would see it: the
+// Makefile must have the demo target, and the demo script must take a
+// simulated 5.1 host through check, remediate and audit with the exit
+// codes it shows (it fails on any other), leaving its reports behind.
+func TestDemo(t *testing.T) {
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	need(t, "make", "make")
+	if code, out := run(t, time.Minute, nil, repo, "make", "-n", "demo", "demo-clean"); code != 0 || !strings.Contains(out, ".ci/demo.sh") {
+		t.Fatalf("make -n demo: exit %d: the Makefile has no working demo target\n%s", code, out)
+	}
+	bin := t.TempDir()
+	for name, path := range map[string]string{"msguard": simtest.MsguardBinary(t), "msguard-sim": simtest.Binary(t)} {
+		if err := os.Symlink(path, filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	demo := filepath.Join(t.TempDir(), "demo")
+	code, out := run(t, 10*time.Minute, []string{"DEMO_BIN=" + bin}, repo, filepath.Join(repo, ".ci", "demo.sh"), demo)
+	if code != 0 {
+		t.Fatalf(".ci/demo.sh: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{"upgrade of " + filepath.Join(demo, "server5") + " completed",
+		"verdict healthy: 0 deny, 0 warn, 0 error, 0 waived", "resolved (2)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, f := range []string{"before.json", "preflight.json", "preflight.xml", "preflight.sarif", "preflight.md", "preflight.html", "audit.html", "msguard.prom"} {
+		if fi, err := os.Stat(filepath.Join(demo, "reports", f)); err != nil || fi.Size() == 0 {
+			t.Errorf("report %s: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(demo, "server5")); !os.IsNotExist(err) {
+		t.Errorf("the demo host was not destroyed at the end (%v)", err)
+	}
+}
