@@ -143,6 +143,7 @@ type config struct {
 	runs    int
 	keep    bool
 	jsonOut string
+	only    string
 }
 
 func orchestrate() error {
@@ -154,6 +155,7 @@ func orchestrate() error {
 	flag.IntVar(&c.runs, "runs", 3, "runs per measurement (the median is kept)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the generated host")
 	flag.StringVar(&c.jsonOut, "json", "", "also write the table as JSON to FILE")
+	flag.StringVar(&c.only, "only", "", "run only the rows whose name contains NAME (case-insensitive), e.g. -only ldif")
 	flag.Parse()
 	self, err := os.Executable()
 	if err != nil {
@@ -176,6 +178,9 @@ func orchestrate() error {
 	}
 	var rows []row
 	for _, b := range benches(self, c, h) {
+		if c.only != "" && !strings.Contains(strings.ToLower(b.name), strings.ToLower(c.only)) {
+			continue
+		}
 		fmt.Fprintf(os.Stderr, "bench: %s ...\n", b.name)
 		ours, err := median(c.runs, b.prepare, b.ours, nil)
 		if err != nil {
