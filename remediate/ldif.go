@@ -1,7 +1,6 @@
 package remediate
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -21,9 +19,15 @@ import (
 	"github.com/msguard/msguard/internal/atomicfile"
 )
 
-// ldifPageSize is the paged-results page size of an export: at most one
-// page of entries is in memory at a time.
+// ldifPageSize is the paged-results page size of an export, as
+// ldapsearch -E pr=1000 asks.
 const ldifPageSize = 1000
+
+// ldifCountPageSize is the page size of the count that checks an export.
+// A server works out a search's candidates again for every page, which
+// costs it about a third of a 1.1 search in pages of 1000; the count
+// holds no entries, so its pages can be larger (see countEntries).
+const ldifCountPageSize = 10000
 
 // ldifFoldWidth is the longest LDIF line written; longer ones are folded
 // (RFC 2849), as ldapsearch does.
@@ -129,18 +133,15 @@ func (c LDAPConn) dial(ctx context.Context) (*ldap.Conn, error) {
 // against a second paged search of the same base and filter, run at the
 // same time on its own connection, that only counts DNs; a mismatch (the
 // directory changed underneath) is an error.
+//
+// The searches run on ldapStream connections, which decode responses in
+// place (see ldapstream.go): nothing is allocated per entry or value.
 func ExportLDIF(ctx context.Context, c LDAPConn, base, filter, out string) (int64, error) {
-	// Decoding search results (asn1-ber) allocates for every attribute of
-	// every entry, and the collector's default pacing spent more time in GC
-	// than in the export: a laxer pacing for the export's duration (heap stays
-	// bounded by one page of entries, about 50 MiB for 10^5 entries measured)
-	// made it 1.6x faster.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	conn, err := c.dial(ctx)
+	conn, err := c.dialStream(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer conn.Close()
+	defer conn.close()
 
 	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
 	if err != nil {
@@ -168,7 +169,7 @@ func ExportLDIF(ctx context.Context, c LDAPConn, base, filter, out string) (int6
 
 	lw := newLDIFWriter(f)
 	lw.raw("version: 1\n\n")
-	n, err := pagedSearch(ctx, conn, base, filter, nil, func(e *ldap.Entry) error {
+	n, err := conn.pagedSearch(ctx, base, filter, nil, ldifPageSize, func(e *rawEntry) error {
 		lw.entry(e)
 		return lw.err
 	})
@@ -200,145 +201,137 @@ func ExportLDIF(ctx context.Context, c LDAPConn, base, filter, out string) (int6
 }
 
 // countEntries counts the entries of a search on a connection of its own,
-// asking for no attributes ("1.1").
+// asking for no attributes ("1.1"), in pages of ldifCountPageSize. A
+// server that limits the size of each page (389's nsslapd-pagedsizelimit)
+// refuses those: the count is then made again in pages of ldifPageSize,
+// which the export itself got through.
 func countEntries(ctx context.Context, c LDAPConn, base, filter string) (int64, error) {
-	conn, err := c.dial(ctx)
+	conn, err := c.dialStream(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer conn.Close()
-	n, err := pagedSearch(ctx, conn, base, filter, []string{"1.1"}, func(*ldap.Entry) error { return nil })
+	defer conn.close()
+	count := func(pageSize int) (int64, error) {
+		return conn.pagedSearch(ctx, base, filter, []string{"1.1"}, pageSize, func(*rawEntry) error { return nil })
+	}
+	n, err := count(ldifCountPageSize)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) || ldap.IsErrorWithCode(err, ldap.LDAPResultAdminLimitExceeded) {
+		n, err = count(ldifPageSize)
+	}
 	if err != nil {
 		return n, fmt.Errorf("count %s %s on %s: %w", base, filter, c.URL, err)
 	}
 	return n, nil
 }
 
-// pagedSearch runs a subtree search page by page, calling fn for each
-// entry as it arrives, and returns how many entries there were.
-func pagedSearch(ctx context.Context, conn *ldap.Conn, base, filter string, attrs []string, fn func(*ldap.Entry) error) (int64, error) {
-	paging := ldap.NewControlPaging(ldifPageSize)
-	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		filter, attrs, []ldap.Control{paging})
-	var n int64
-	for {
-		cookie, err := searchPage(ctx, conn, req, func(e *ldap.Entry) error {
-			n++
-			return fn(e)
-		})
-		if err != nil {
-			return n, err
-		}
-		if len(cookie) == 0 {
-			return n, nil
-		}
-		paging.SetCookie(cookie)
-	}
-}
-
-// searchPage runs one page of a paged search and returns the server's
-// cookie for the next page (empty after the last).
-func searchPage(ctx context.Context, conn *ldap.Conn, req *ldap.SearchRequest, fn func(*ldap.Entry) error) ([]byte, error) {
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	resp := conn.SearchAsync(pctx, req, 64)
-	var cookie []byte
-	for resp.Next() {
-		if e := resp.Entry(); e != nil {
-			if err := fn(e); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if ctl, ok := ldap.FindControl(resp.Controls(), ldap.ControlTypePaging).(*ldap.ControlPaging); ok {
-			cookie = ctl.Cookie
-		}
-	}
-	if err := resp.Err(); err != nil {
-		return nil, err
-	}
-	// A cancelled search ends like a finished one: tell them apart.
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return cookie, nil
-}
+// ldifWriteChunk is how much LDIF is buffered before a write to the file.
+const ldifWriteChunk = 256 << 10
 
 // ldifWriter writes LDIF records; the first write error sticks in err.
 type ldifWriter struct {
-	w   *bufio.Writer
-	buf []byte
+	w   io.Writer
+	out []byte // LDIF not yet written
+	buf []byte // a line being folded
 	err error
 }
 
 func newLDIFWriter(w io.Writer) *ldifWriter {
-	return &ldifWriter{w: bufio.NewWriterSize(w, 256<<10)}
+	return &ldifWriter{w: w, out: make([]byte, 0, 2*ldifWriteChunk)}
 }
 
 func (lw *ldifWriter) raw(s string) {
-	if lw.err == nil {
-		_, lw.err = lw.w.WriteString(s)
+	lw.out = append(lw.out, s...)
+	lw.spill()
+}
+
+// spill writes the buffered LDIF once there is a chunk of it.
+func (lw *ldifWriter) spill() {
+	if len(lw.out) >= ldifWriteChunk {
+		lw.write()
 	}
 }
 
+func (lw *ldifWriter) write() {
+	if lw.err == nil && len(lw.out) > 0 {
+		_, lw.err = lw.w.Write(lw.out)
+	}
+	lw.out = lw.out[:0]
+}
+
+var ldifDN = []byte("dn")
+
 // entry writes one record and the blank line after it.
-func (lw *ldifWriter) entry(e *ldap.Entry) {
-	lw.line("dn", e.DN)
-	for _, a := range e.Attributes {
-		for _, v := range a.Values {
-			lw.line(a.Name, v)
+func (lw *ldifWriter) entry(e *rawEntry) {
+	lw.lineBytes(ldifDN, e.dn)
+	for _, a := range e.attrs {
+		for _, v := range e.vals[a.first:a.end] {
+			lw.lineBytes(a.name, v)
 		}
 	}
-	lw.raw("\n")
+	lw.out = append(lw.out, '\n')
+	lw.spill()
 }
 
 // line writes "attr: value", or "attr:: base64" when value is not a
 // SAFE-STRING, folded at ldifFoldWidth columns.
 func (lw *ldifWriter) line(attr, value string) {
-	b := append(lw.buf[:0], attr...)
-	if ldifSafe(value) {
-		b = append(b, ':')
-		if value != "" {
-			b = append(b, ' ')
-			b = append(b, value...)
-		}
-	} else {
-		b = append(b, ":: "...)
-		b = base64.StdEncoding.AppendEncode(b, []byte(value))
+	lw.lineBytes([]byte(attr), []byte(value))
+	lw.spill()
+}
+
+func (lw *ldifWriter) lineBytes(attr, value []byte) {
+	safe := ldifSafe(value)
+	width := len(attr) + 1 // "attr:"
+	switch {
+	case !safe:
+		width += 2 + base64.StdEncoding.EncodedLen(len(value))
+	case len(value) > 0:
+		width += 1 + len(value)
 	}
-	lw.buf = b
-	if lw.err != nil {
+	if width <= ldifFoldWidth {
+		// The common case: one line, straight into the output.
+		lw.out = appendLDIFLine(lw.out, attr, value, safe)
+		lw.out = append(lw.out, '\n')
 		return
 	}
+	b := appendLDIFLine(lw.buf[:0], attr, value, safe)
+	lw.buf = b
 	// Every byte is ASCII here (anything else went to base64), so
 	// folding by bytes never splits a character.
-	for first := true; len(b) > 0; first = false {
-		width := ldifFoldWidth
-		if !first {
-			lw.w.WriteByte(' ')
-			width--
-		}
-		k := min(width, len(b))
-		lw.w.Write(b[:k])
-		if lw.err = lw.w.WriteByte('\n'); lw.err != nil {
-			return
-		}
+	out := append(lw.out, b[:ldifFoldWidth]...)
+	for b = b[ldifFoldWidth:]; len(b) > 0; {
+		k := min(ldifFoldWidth-1, len(b))
+		out = append(append(out, '\n', ' '), b[:k]...)
 		b = b[k:]
 	}
+	lw.out = append(out, '\n')
+}
+
+// appendLDIFLine appends "attr: value" or "attr:: base64", unfolded.
+func appendLDIFLine(b, attr, value []byte, safe bool) []byte {
+	b = append(b, attr...)
+	if !safe {
+		b = append(b, ":: "...)
+		return base64.StdEncoding.AppendEncode(b, value)
+	}
+	b = append(b, ':')
+	if len(value) > 0 {
+		b = append(b, ' ')
+		b = append(b, value...)
+	}
+	return b
 }
 
 func (lw *ldifWriter) flush() error {
-	if lw.err != nil {
-		return lw.err
-	}
-	return lw.w.Flush()
+	lw.write()
+	return lw.err
 }
 
 // ldifSafe reports whether v is an RFC 2849 SAFE-STRING that needs no
 // base64: ASCII without NUL, LF or CR, not starting with a space, colon or
 // less-than, and (as the RFC recommends) not ending with a space.
-func ldifSafe(v string) bool {
-	if v == "" {
+func ldifSafe(v []byte) bool {
+	if len(v) == 0 {
 		return true
 	}
 	switch v[0] {
@@ -348,8 +341,8 @@ func ldifSafe(v string) bool {
 	if v[len(v)-1] == ' ' {
 		return false
 	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == 0 || c == '\n' || c == '\r' || c >= 0x80 {
+	for _, c := range v {
+		if c == 0 || c == '\n' || c == '\r' || c >= 0x80 {
 			return false
 		}
 	}
