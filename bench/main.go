@@ -76,28 +76,42 @@ func timeCmd(argv []string, env []string) (measurement, error) {
 	return m, nil
 }
 
-// median runs prepare (untimed) then the command, n times, and returns the
-// median wall time and the largest RSS.
-func median(n int, prepare func() error, argv []string, env []string) (measurement, error) {
-	var walls []time.Duration
-	var rss int64
-	for i := 0; i < n; i++ {
-		if prepare != nil {
-			if err := prepare(); err != nil {
-				return measurement{}, err
+// side is one half of a comparison: what to prepare (untimed) and run.
+type side struct {
+	prepare func() error
+	argv    []string
+}
+
+// interleaved runs the two sides n times each, alternating (a, b, b, a,
+// a, b, ...) so that a load spike on this machine does not fall on one side
+// only, and returns each side's median wall time and largest RSS.
+func interleaved(n int, a, b side) (measurement, measurement, error) {
+	var walls [2][]time.Duration
+	var rss [2]int64
+	for i := 0; i < 2*n; i++ {
+		k := i % 2
+		if (i/2)%2 == 1 {
+			k = 1 - k
+		}
+		s := [2]side{a, b}[k]
+		if s.prepare != nil {
+			if err := s.prepare(); err != nil {
+				return measurement{}, measurement{}, err
 			}
 		}
-		m, err := timeCmd(argv, env)
+		m, err := timeCmd(s.argv, nil)
 		if err != nil {
-			return measurement{}, err
+			return measurement{}, measurement{}, fmt.Errorf("%s: %w", [2]string{"msguard", "peer"}[k], err)
 		}
-		walls = append(walls, m.wall)
-		if m.maxRSS > rss {
-			rss = m.maxRSS
-		}
+		walls[k] = append(walls[k], m.wall)
+		rss[k] = max(rss[k], m.maxRSS)
 	}
-	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
-	return measurement{wall: walls[len(walls)/2], maxRSS: rss}, nil
+	var out [2]measurement
+	for k := range out {
+		sort.Slice(walls[k], func(i, j int) bool { return walls[k][i] < walls[k][j] })
+		out[k] = measurement{wall: walls[k][len(walls[k])/2], maxRSS: rss[k]}
+	}
+	return out[0], out[1], nil
 }
 
 // row is one comparison of the table.
@@ -182,17 +196,13 @@ func orchestrate() error {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s ...\n", b.name)
-		ours, err := median(c.runs, b.prepare, b.ours, nil)
+		ours, them, err := interleaved(c.runs, side{b.prepare, b.ours}, side{b.preparePeer, b.them})
 		if err != nil {
-			return fmt.Errorf("%s (msguard): %w", b.name, err)
-		}
-		them, err := median(c.runs, b.preparePeer, b.them, nil)
-		if err != nil {
-			return fmt.Errorf("%s (peer): %w", b.name, err)
+			return fmt.Errorf("%s: %w", b.name, err)
 		}
 		rows = append(rows, row{name: b.name, peer: b.peerText, goal: b.goal, ours: ours, them: them})
 	}
-	fmt.Printf("msguard vs the standard tools: %d queue files, %d directory entries, median of %d runs\n", c.queue, c.users, c.runs)
+	fmt.Printf("msguard vs the standard tools: %d queue files, %d directory entries, median of %d interleaved runs each\n", c.queue, c.users, c.runs)
 	printTable(rows)
 	if c.jsonOut != "" {
 		var out []map[string]any
