@@ -1,16 +1,19 @@
 package collectors
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/shirou/gopsutil/v3/process"
 
 	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/collectors/redact"
@@ -157,10 +160,152 @@ func optionValue(argv []string, opt string) string {
 	return v
 }
 
+// procRoot is where the kernel's process table is read.
+const procRoot = "/proc"
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times: 100 on
+// every Linux architecture msguard runs on (what sysconf(_SC_CLK_TCK) says).
+const clockTicks = 100
+
+// pfKthread is PF_KTHREAD in /proc/<pid>/stat's flags: a kernel thread,
+// which has no command line.
+const pfKthread = 0x00200000
+
+// procStat is what one read of /proc/<pid>/stat gives.
+type procStat struct {
+	comm      string
+	state     byte
+	ppid      int32
+	flags     uint64
+	startTime uint64 // clock ticks after boot
+}
+
+// readProcStat parses /proc/<pid>/stat: "pid (comm) state ppid ..."; comm
+// may hold spaces and parentheses, so the fields start after the last ')'.
+func readProcStat(dir string, buf []byte) (procStat, error) {
+	var st procStat
+	b, err := readSmall(dir+"/stat", buf)
+	if err != nil {
+		return st, err
+	}
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return st, fmt.Errorf("%s/stat: no command name", dir)
+	}
+	st.comm = string(b[open+1 : end])
+	f := bytes.Fields(b[end+1:])
+	// f[0] state, f[1] ppid, f[6] flags, f[19] starttime (fields 3, 4, 9 and 22 of proc(5))
+	if len(f) < 20 || len(f[0]) != 1 {
+		return st, fmt.Errorf("%s/stat: too few fields", dir)
+	}
+	st.state = f[0][0]
+	ppid, err1 := strconv.ParseInt(string(f[1]), 10, 32)
+	flags, err2 := strconv.ParseUint(string(f[6]), 10, 64)
+	start, err3 := strconv.ParseUint(string(f[19]), 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return st, fmt.Errorf("%s/stat: bad fields", dir)
+	}
+	st.ppid, st.flags, st.startTime = int32(ppid), flags, start
+	return st, nil
+}
+
+// readSmall reads a small /proc file into buf (grown when too small).
+func readSmall(path string, buf []byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	n := 0
+	for {
+		if n == len(buf) {
+			buf = append(buf, make([]byte, len(buf)+512)...)
+		}
+		m, err := f.Read(buf[n:])
+		n += m
+		if err == io.EOF || m == 0 && err == nil {
+			return buf[:n], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readCmdline returns the NUL-separated arguments of /proc/<pid>/cmdline
+// (nil when empty, as for a kernel thread or a zombie).
+func readCmdline(dir string, buf []byte) ([]string, error) {
+	b, err := readSmall(dir+"/cmdline", buf)
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	b = bytes.TrimSuffix(b, []byte{0})
+	parts := bytes.Split(b, []byte{0})
+	argv := make([]string, len(parts))
+	for i, a := range parts {
+		argv[i] = string(a)
+	}
+	return argv, nil
+}
+
+// procName is the process's name as ps -o comm shows it, completed from
+// argv[0] when the kernel cut it at 15 bytes ("tcp_smtp_server" is 15).
+func procName(comm string, argv []string) string {
+	if len(comm) >= 15 && len(argv) > 0 {
+		if ext := filepath.Base(argv[0]); strings.HasPrefix(ext, comm) {
+			return ext
+		}
+	}
+	return comm
+}
+
+// bootTime is the btime line of /proc/stat: when the system booted, in
+// seconds since the epoch (what ps uses for a start time).
+func bootTime() (int64, error) {
+	b, err := os.ReadFile(procRoot + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s/stat: no btime", procRoot)
+}
+
+// procUID is the real user id on the Uid line of /proc/<pid>/status.
+func procUID(dir string, buf []byte) (string, error) {
+	b, err := readSmall(dir+"/status", buf)
+	if err != nil {
+		return "", err
+	}
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("Uid:")); ok {
+			if f := bytes.Fields(v); len(f) > 0 {
+				return string(f[0]), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%s/status: no Uid line", dir)
+}
+
 // collectProcesses lists the install's running daemons. Processes are
 // matched by executable path, never by name alone.
+//
+// /proc is read directly, the least a process needs: one readlink of
+// /proc/<pid>/exe decides for every other program's process; a process
+// whose executable cannot be read (a kernel thread, another user's process
+// when not root) costs one read of its stat (name, state, flags) and, unless
+// a kernel thread, of its command line; only the install's daemons cost
+// more (status for the user, fd for the sockets).
 func collectProcesses(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, error) {
-	procs, err := process.ProcessesWithContext(ctx)
+	d, err := os.Open(procRoot)
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
@@ -171,35 +316,56 @@ func collectProcesses(ctx context.Context, t *Target, s *facts.Snapshot) ([]stri
 	out := &facts.Processes{Daemons: []facts.Process{}}
 	var partial []string
 	var listening map[uint64]int // socket inode -> port, read once when needed
-	for _, p := range procs {
+	var btime int64 = -1
+	users := map[string]string{}
+	buf := make([]byte, 4096)
+	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("list processes: %w", err)
 		}
-		info := procInfo{pid: p.Pid}
-		info.exe, info.exeErr = p.ExeWithContext(ctx)
+		pid, err := strconv.ParseInt(name, 10, 32)
+		if err != nil || pid <= 0 {
+			continue // not a process
+		}
+		dir := procRoot + "/" + name
+		info := procInfo{pid: int32(pid)}
+		info.exe, info.exeErr = os.Readlink(dir + "/exe")
 		if info.exeErr == nil && info.exe != "" && !r.under(filepath.Clean(strings.TrimSuffix(info.exe, deletedSuffix))) {
 			continue // another program's process: nothing more to read
 		}
-		info.name, _ = p.NameWithContext(ctx)
-		info.argv, _ = p.CmdlineSliceWithContext(ctx)
-		if st, err := p.StatusWithContext(ctx); err == nil && len(st) > 0 && st[0] == process.Zombie {
-			info.zombie = true
+		st, stErr := readProcStat(dir, buf)
+		if stErr != nil && errors.Is(stErr, fs.ErrNotExist) {
+			continue // exited meanwhile
 		}
+		info.zombie = stErr == nil && st.state == 'Z'
+		if stErr == nil && (info.zombie || st.flags&pfKthread != 0) && info.exeErr != nil {
+			// A zombie is not a running daemon, and a kernel thread has no
+			// command line: only its name counts (see classify).
+			if info.zombie || !daemonNames[st.comm] {
+				continue
+			}
+		} else {
+			info.argv, _ = readCmdline(dir, buf)
+		}
+		info.name = procName(st.comm, info.argv)
 		fp, owner := r.classify(info)
 		if owner == procOther {
 			continue
 		}
 		// msguard's own probes (imsimta version, ns-slapd -v, the cluster
 		// CLIs run by other collectors right now) are not the install's daemons.
-		if t.probeParent != 0 {
-			if ppid, err := p.PpidWithContext(ctx); err == nil && int(ppid) == t.probeParent {
-				continue
-			}
+		if t.probeParent != 0 && stErr == nil && int(st.ppid) == t.probeParent {
+			continue
 		}
 		if listening == nil {
 			listening = listenInodes()
 		}
-		if err := describeProcess(ctx, p, info, &fp, listening); err != nil {
+		if btime < 0 {
+			if btime, err = bootTime(); err != nil {
+				btime = 0
+			}
+		}
+		if err := describeProcess(dir, buf, st, stErr, btime, users, info, &fp, listening); err != nil {
 			partial = append(partial, err.Error())
 		}
 		if owner == procUnreadable {
@@ -218,30 +384,39 @@ func collectProcesses(ctx context.Context, t *Target, s *facts.Snapshot) ([]stri
 }
 
 // describeProcess fills the parent, user, start time, listening ports and
-// redacted command line of a matched process.
-func describeProcess(ctx context.Context, p *process.Process, info procInfo, fp *facts.Process, listening map[uint64]int) error {
+// redacted command line of a matched process. btime is the boot time (0
+// when unknown: no start time then); users caches user names by uid.
+func describeProcess(dir string, buf []byte, st procStat, stErr error, btime int64, users map[string]string,
+	info procInfo, fp *facts.Process, listening map[uint64]int) error {
 	var failed []string
-	if ppid, err := p.PpidWithContext(ctx); err == nil {
-		fp.PPID = ppid
+	if stErr == nil {
+		fp.PPID = st.ppid
 	} else {
 		failed = append(failed, "ppid")
 	}
-	if u, err := p.UsernameWithContext(ctx); err == nil {
-		fp.User = u
-	} else if uids, err := p.UidsWithContext(ctx); err == nil && len(uids) > 0 {
-		fp.User = strconv.Itoa(int(uids[0]))
+	if uid, err := procUID(dir, buf); err == nil {
+		name, ok := users[uid]
+		if !ok {
+			name = uid
+			if u, err := user.LookupId(uid); err == nil {
+				name = u.Username
+			}
+			users[uid] = name
+		}
+		fp.User = name
 	} else {
 		failed = append(failed, "user")
 	}
-	if ms, err := p.CreateTimeWithContext(ctx); err == nil {
-		fp.Started = time.UnixMilli(ms).UTC()
+	if stErr == nil && btime > 0 {
+		// Whole seconds, as ps -o lstart shows them.
+		fp.Started = time.Unix(btime+int64(st.startTime/clockTicks), 0).UTC()
 	} else {
 		failed = append(failed, "start time")
 	}
 	if len(info.argv) > 0 {
 		fp.Cmdline = redact.Cmdline(info.argv)
 	}
-	if ports, err := listeningPorts(p.Pid, listening); err == nil {
+	if ports, err := listeningPorts(info.pid, listening); err == nil {
 		fp.Listening = ports
 	} else {
 		failed = append(failed, "sockets")

@@ -205,6 +205,10 @@ func TestCollectProcesses(t *testing.T) {
 		if p.PPID != int32(os.Getpid()) || p.User != "root" || p.Started.IsZero() {
 			t.Errorf("pid %d: ppid %d user %q started %v", w.pid, p.PPID, p.User, p.Started)
 		}
+		// Started during this test, in whole seconds (as ps -o lstart).
+		if age := time.Since(p.Started); age < -2*time.Second || age > 2*time.Minute || p.Started.Nanosecond() != 0 {
+			t.Errorf("pid %d: started %v, %v ago; want a whole second within this test", w.pid, p.Started, age)
+		}
 	}
 	for _, pid := range []int{other.Process.Pid, zombie.Process.Pid} {
 		if _, ok := got[pid]; ok {
@@ -259,5 +263,47 @@ func TestClassifyProcess(t *testing.T) {
 				t.Errorf("exe %q keeps the deleted suffix", p.Exe)
 			}
 		})
+	}
+}
+
+func TestReadProcStat(t *testing.T) {
+	dir := t.TempDir()
+	// A name with spaces and parentheses: the fields start after the last ')'.
+	stat := "4242 (tcp (smtp) server) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10\n"
+	if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := readProcStat(dir, make([]byte, 8)) // a small buffer grows
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.comm != "tcp (smtp) server" || st.state != 'S' || st.ppid != 17 || st.flags != 4194560 || st.startTime != 123456 {
+		t.Errorf("readProcStat = %+v", st)
+	}
+	for _, bad := range []string{"", "4242 tcp S 1", "4242 (x) S 1 2 3\n", "4242 (x) S one 4242 4242 0 -1 1 0 0 0 0 0 0 0 0 20 0 1 0 5 1 1\n"} {
+		os.WriteFile(filepath.Join(dir, "stat"), []byte(bad), 0o644)
+		if _, err := readProcStat(dir, nil); err == nil {
+			t.Errorf("readProcStat(%q) succeeded", bad)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cmdline"), []byte("/opt/bin/tcp_smtp_server\x00-d\x00\x00x\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	argv, err := readCmdline(dir, make([]byte, 4))
+	if err != nil || strings.Join(argv, "|") != "/opt/bin/tcp_smtp_server|-d||x" {
+		t.Errorf("readCmdline = %q, %v", argv, err)
+	}
+	// comm is cut at 15 bytes: completed from argv[0] when it starts so.
+	if got := procName("tcp_smtp_server", argv); got != "tcp_smtp_server" {
+		t.Errorf("procName = %q", got)
+	}
+	if got := procName("job_controller1", []string{"/x/job_controller12"}); got != "job_controller12" {
+		t.Errorf("procName of a cut name = %q", got)
+	}
+	if got := procName("job_controller1", []string{"/x/other"}); got != "job_controller1" {
+		t.Errorf("procName with an unrelated argv[0] = %q", got)
+	}
+	if bt, err := bootTime(); err != nil || bt <= 0 || bt > time.Now().Unix() {
+		t.Errorf("bootTime = %d, %v", bt, err)
 	}
 }
