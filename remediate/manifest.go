@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -117,6 +118,177 @@ func (e *ManifestEntry) UnmarshalJSON(b []byte) error {
 	return errors.Join(err1, err2, err3)
 }
 
+// appendManifestEntry appends the JSON line of e (no newline) to b: what
+// json.Marshal(e) gives, byte for byte, written directly for the common
+// entry (plain ASCII names, a time json can encode); any other goes
+// through json.Marshal. A manifest of 10⁵ entries was a tenth of a
+// backup's CPU time through reflection.
+func appendManifestEntry(b []byte, e *ManifestEntry) ([]byte, error) {
+	if e.Path == "" || !plainJSON(e.Path) || !plainJSON(e.Type) || !plainJSON(e.SHA256) ||
+		!plainJSON(e.Target) || !plainJSON(e.HardLink) || e.MTime.UTC().Year() < 0 || e.MTime.UTC().Year() > 9999 {
+		j, err := json.Marshal(e)
+		return append(b, j...), err
+	}
+	b = append(b, `{"path":"`...)
+	b = append(b, e.Path...)
+	b = append(b, `","type":"`...)
+	b = append(b, e.Type...)
+	b = append(b, `","size":`...)
+	b = strconv.AppendInt(b, e.Size, 10)
+	b = append(b, `,"mode":`...)
+	b = strconv.AppendUint(b, uint64(e.Mode), 10)
+	b = append(b, `,"uid":`...)
+	b = strconv.AppendInt(b, int64(e.UID), 10)
+	b = append(b, `,"gid":`...)
+	b = strconv.AppendInt(b, int64(e.GID), 10)
+	b = append(b, `,"mtime":"`...)
+	b = e.MTime.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	for _, f := range [...]struct{ key, v string }{{`,"sha256":"`, e.SHA256}, {`,"target":"`, e.Target}, {`,"hardlink":"`, e.HardLink}} {
+		if f.v != "" {
+			b = append(b, f.key...)
+			b = append(b, f.v...)
+			b = append(b, '"')
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// plainJSON reports whether s is its own JSON string body as json.Marshal
+// writes it: printable ASCII without quote, backslash or the HTML
+// characters it escapes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
+// parseManifestEntry decodes one entry line into e (which must be zero).
+// The layout appendManifestEntry writes is read directly; anything else
+// (escapes, base64 names, other key orders, damage) goes to json.Unmarshal,
+// so the result is always the one json.Unmarshal would give.
+func parseManifestEntry(line []byte, e *ManifestEntry) error {
+	if parseEntryFast(line, e) {
+		return nil
+	}
+	*e = ManifestEntry{}
+	return json.Unmarshal(line, e)
+}
+
+// entryScanner reads the fixed layout of an entry line.
+type entryScanner struct {
+	b  []byte
+	ok bool
+}
+
+// lit consumes s.
+func (p *entryScanner) lit(s string) {
+	if p.ok && len(p.b) >= len(s) && string(p.b[:len(s)]) == s {
+		p.b = p.b[len(s):]
+		return
+	}
+	p.ok = false
+}
+
+// str consumes a string body up to its closing quote: printable ASCII, no
+// backslash (json.Unmarshal gives such a body back as is).
+func (p *entryScanner) str() string {
+	if !p.ok {
+		return ""
+	}
+	for i, c := range p.b {
+		switch {
+		case c == '"':
+			s := string(p.b[:i])
+			p.b = p.b[i+1:]
+			return s
+		case c < 0x20 || c > 0x7e || c == '\\':
+			p.ok = false
+			return ""
+		}
+	}
+	p.ok = false
+	return ""
+}
+
+// int consumes a JSON integer (no leading zeros, no fraction or exponent).
+func (p *entryScanner) int(bits int, unsigned bool) int64 {
+	if !p.ok {
+		return 0
+	}
+	i := 0
+	if !unsigned && i < len(p.b) && p.b[i] == '-' {
+		i++
+	}
+	start := i
+	for i < len(p.b) && p.b[i] >= '0' && p.b[i] <= '9' {
+		i++
+	}
+	if i == start || p.b[start] == '0' && i-start > 1 {
+		p.ok = false
+		return 0
+	}
+	var v int64
+	var err error
+	if unsigned {
+		var u uint64
+		u, err = strconv.ParseUint(string(p.b[:i]), 10, bits)
+		v = int64(u)
+	} else {
+		v, err = strconv.ParseInt(string(p.b[:i]), 10, bits)
+	}
+	if err != nil {
+		p.ok = false
+		return 0
+	}
+	p.b = p.b[i:]
+	return v
+}
+
+// parseEntryFast reads the layout appendManifestEntry writes; false for
+// any other line.
+func parseEntryFast(line []byte, e *ManifestEntry) bool {
+	p := entryScanner{b: line, ok: true}
+	p.lit(`{"path":"`)
+	e.Path = p.str()
+	p.lit(`,"type":"`)
+	e.Type = p.str()
+	p.lit(`,"size":`)
+	e.Size = p.int(64, false)
+	p.lit(`,"mode":`)
+	e.Mode = uint32(p.int(32, true))
+	p.lit(`,"uid":`)
+	e.UID = int(p.int(strconv.IntSize, false))
+	p.lit(`,"gid":`)
+	e.GID = int(p.int(strconv.IntSize, false))
+	p.lit(`,"mtime":`)
+	if !p.ok || len(p.b) == 0 || p.b[0] != '"' {
+		return false
+	}
+	end := bytes.IndexByte(p.b[1:], '"')
+	if end < 0 || e.MTime.UnmarshalJSON(p.b[:end+2]) != nil {
+		return false
+	}
+	p.b = p.b[end+2:]
+	for _, f := range [...]struct {
+		key string
+		v   *string
+	}{{`,"sha256":"`, &e.SHA256}, {`,"target":"`, &e.Target}, {`,"hardlink":"`, &e.HardLink}} {
+		if p.ok && bytes.HasPrefix(p.b, []byte(f.key)) {
+			p.lit(f.key)
+			if *f.v = p.str(); *f.v == "" {
+				return false // omitempty never writes an empty one
+			}
+		}
+	}
+	p.lit("}")
+	return p.ok && len(p.b) == 0 && e.Path != ""
+}
+
 // FileMode returns the entry's mode as an os.FileMode, type bit included.
 func (e *ManifestEntry) FileMode() os.FileMode {
 	m := os.FileMode(e.Mode) & manifestModeBits
@@ -194,6 +366,7 @@ type manifestWriter struct {
 	sum     hash.Hash
 	hdr     ManifestHeader
 	entries int64
+	line    []byte // reused for each entry line
 }
 
 // createManifest creates path (0600, must not exist) and writes the
@@ -219,11 +392,12 @@ func createManifest(path string, h ManifestHeader) (*manifestWriter, error) {
 
 // add appends one entry line.
 func (w *manifestWriter) add(e *ManifestEntry) error {
-	b, err := json.Marshal(e)
+	b, err := appendManifestEntry(w.line[:0], e)
 	if err != nil {
 		return fmt.Errorf("encode manifest entry %s: %w", e.Path, err)
 	}
 	b = append(b, '\n')
+	w.line = b
 	w.sum.Write(b)
 	w.entries++
 	if _, err := w.bw.Write(b); err != nil {
@@ -385,7 +559,7 @@ func readManifest(file string, fn func(*ManifestEntry) error) (ManifestHeader, e
 		sum.Write(line)
 		sum.Write([]byte{'\n'})
 		var e ManifestEntry
-		if err := json.Unmarshal(line, &e); err != nil {
+		if err := parseManifestEntry(line, &e); err != nil {
 			return h, manifestCorrupt("manifest %s: bad entry on line %d", file, lineNo)
 		}
 		if err := checkEntry(&e); err != nil {
@@ -528,19 +702,6 @@ func (s *manifestPathSet) seal() { slices.Sort(s.hashes) }
 func (s *manifestPathSet) has(p string) bool {
 	_, ok := slices.BinarySearch(s.hashes, maphash.String(s.seed, p))
 	return ok
-}
-
-// loadManifestPathSet reads the paths of a manifest into a set.
-func loadManifestPathSet(dst, name string) (*manifestPathSet, error) {
-	s := newManifestPathSet()
-	if _, err := ReadManifest(dst, name, func(e *ManifestEntry) error {
-		s.add(e.Path)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	s.seal()
-	return s, nil
 }
 
 // relJoin joins a relative directory and a name.

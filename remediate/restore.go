@@ -51,13 +51,13 @@ func RestoreTree(ctx context.Context, dst, name, root string, keep []string) err
 	if rel, inside := pathInside(root, dst); inside && !ks.under(rel) {
 		return fmt.Errorf("restore %s: backup %s is inside it and not kept", root, dst)
 	}
-	if err := VerifyBackup(ctx, dst, name); err != nil {
+	// One read of the manifest both verifies the backup and learns its
+	// paths (8 bytes each), which removeExtras needs.
+	paths := newManifestPathSet()
+	if err := verifyBackup(ctx, dst, name, func(e *ManifestEntry) { paths.add(e.Path) }); err != nil {
 		return fmt.Errorf("restore %s: %w", root, err)
 	}
-	paths, err := loadManifestPathSet(dst, name)
-	if err != nil {
-		return fmt.Errorf("restore %s: %w", root, err)
-	}
+	paths.seal()
 	r := &restoreRun{data: BackupDataDir(dst, name), root: root, keep: ks, paths: paths}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return fmt.Errorf("restore %s: %w", root, err)
@@ -69,14 +69,13 @@ func RestoreTree(ctx context.Context, dst, name, root string, keep []string) err
 		return fmt.Errorf("restore %s: %w", root, err)
 	}
 	// Hard links, then directory metadata: both change directories, so
-	// they come after every file is in place, each in one more pass.
-	if _, err := ReadManifest(dst, name, func(e *ManifestEntry) error {
-		if e.HardLink == "" || ks.under(e.Path) {
-			return nil
+	// they come after every file is in place. The hard links (few) were
+	// kept from the pass above; the directories are read again from the
+	// manifest rather than held.
+	for i := range r.links {
+		if err := r.link(&r.links[i]); err != nil {
+			return fmt.Errorf("restore %s: %w", root, err)
 		}
-		return r.link(e)
-	}); err != nil {
-		return fmt.Errorf("restore %s: %w", root, err)
 	}
 	if _, err := ReadManifest(dst, name, func(e *ManifestEntry) error {
 		if e.Type != EntryDir || ks.under(e.Path) {
@@ -94,6 +93,7 @@ type restoreRun struct {
 	data, root string
 	keep       relSet
 	paths      *manifestPathSet
+	links      []ManifestEntry // hard links, made once every file is in place
 }
 
 // removeExtras walks directory rel of root and removes every path the
@@ -139,24 +139,49 @@ func (r *restoreRun) removeExtras(ctx context.Context, rel string) error {
 
 // writeEntries creates every directory (in this goroutine: the manifest
 // lists a directory before its contents) and writes files and symlinks
-// in a pool.
+// in a pool, in batches of one stretch of the manifest (mostly one
+// directory's files, as the backup wrote them). Hard links are noted.
 func (r *restoreRun) writeEntries(ctx context.Context, dst, name string) error {
-	pool := startTreePool(ctx, func(_ context.Context, e ManifestEntry) error {
-		if e.Type == EntrySymlink {
-			return r.symlink(&e)
+	pool := startTreePool(ctx, func(_ context.Context, w *fileWorker, batch []ManifestEntry) error {
+		for i := range batch {
+			e := &batch[i]
+			var err error
+			if e.Type == EntrySymlink {
+				err = r.symlink(w, e)
+			} else {
+				err = r.file(w, e)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		return r.file(&e)
+		return nil
 	})
+	var batch []ManifestEntry
 	_, rerr := ReadManifest(dst, name, func(e *ManifestEntry) error {
 		switch {
-		case r.keep.under(e.Path) || e.HardLink != "":
+		case r.keep.under(e.Path):
+			return nil
+		case e.HardLink != "":
+			r.links = append(r.links, *e)
 			return nil
 		case e.Type == EntryDir:
 			return r.dir(e)
-		default:
-			return pool.submit(*e)
 		}
+		if batch == nil {
+			batch = make([]ManifestEntry, 0, treeBatch)
+		}
+		batch = append(batch, *e)
+		if len(batch) == treeBatch {
+			b := batch
+			batch = nil
+			return pool.submit(b)
+		}
+		return nil
 	})
+	if rerr == nil && len(batch) > 0 {
+		rerr = pool.submit(batch)
+	}
 	perr := pool.wait(ctx)
 	if perr != nil {
 		return perr
@@ -167,6 +192,14 @@ func (r *restoreRun) writeEntries(ctx context.Context, dst, name string) error {
 // dir makes sure entry e is a directory in root.
 func (r *restoreRun) dir(e *ManifestEntry) error {
 	p := absPath(r.root, e.Path)
+	// Most often it is missing and its parent is there: one mkdir.
+	err := unix.Mkdir(p, 0o700)
+	if err == nil {
+		return nil
+	}
+	if err != unix.EEXIST && err != unix.ENOENT {
+		return &fs.PathError{Op: "mkdir", Path: p, Err: err}
+	}
 	fi, err := os.Lstat(p)
 	switch {
 	case err == nil && fi.IsDir():
@@ -184,73 +217,123 @@ func (r *restoreRun) dir(e *ManifestEntry) error {
 	return nil
 }
 
-// file writes file entry e from the backup: to a temporary name in its
-// directory, with owner, mode and mtime, then renamed into place.
-func (r *restoreRun) file(e *ManifestEntry) error {
-	p := absPath(r.root, e.Path)
-	in, err := os.Open(absPath(r.data, e.Path))
-	if err != nil {
-		return fmt.Errorf("open backup of %s: %w", e.Path, err)
+// restoreDirs returns descriptors of the directory of entry e in the
+// backup and in root, and e's name in them.
+func (r *restoreRun) restoreDirs(w *fileWorker, e *ManifestEntry) (sfd, dfd int, name string, err error) {
+	dir, name := splitRel(e.Path)
+	if sfd, err = w.dir[0].get(r.data, dir); err != nil {
+		return -1, -1, "", fmt.Errorf("open backup of %s: %w", e.Path, err)
 	}
-	defer in.Close()
-	tmp, err := restoreTempName(p)
+	if dfd, err = w.dir[1].get(r.root, dir); errors.Is(err, fs.ErrNotExist) {
+		// The manifest lists a directory before its contents, so it
+		// exists unless a kept or racing path removed it.
+		if err = os.MkdirAll(absPath(r.root, dir), 0o700); err == nil {
+			w.dir[1].close()
+			dfd, err = w.dir[1].get(r.root, dir)
+		}
+	}
+	if err != nil {
+		return -1, -1, "", fmt.Errorf("restore %s: %w", e.Path, err)
+	}
+	return sfd, dfd, name, nil
+}
+
+// file writes file entry e from the backup with its owner, mode and
+// mtime. A new path is created in place (O_EXCL: nothing was there to
+// replace, and a failure removes it again); an existing one is replaced by
+// writing a temporary name in its directory and renaming it over, so a
+// running binary is replaced rather than overwritten.
+func (r *restoreRun) file(w *fileWorker, e *ManifestEntry) error {
+	sfd, dfd, base, err := r.restoreDirs(w, e)
 	if err != nil {
 		return err
 	}
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	in, err := openReadAt(sfd, base)
+	if err != nil {
+		return fmt.Errorf("open backup of %s: %w", e.Path, err)
+	}
+	defer unix.Close(in)
+	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	name, tmp := base, false
+	out, err := unix.Openat(dfd, name, flags, 0o600)
+	if err == unix.EEXIST {
+		name, tmp = restoreTempName(), true
+		out, err = unix.Openat(dfd, name, flags, 0o600)
+	}
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", e.Path, err)
 	}
 	committed := false
 	defer func() {
 		if !committed {
-			os.Remove(tmp)
+			unix.Unlinkat(dfd, name, 0)
 		}
 	}()
-	// io.Copy between files uses copy_file_range: no pass through user space.
-	_, err = io.Copy(out, in)
+	// copy_file_range for large files: no pass through user space.
+	_, err = w.copyFD(out, in, e.Size, false)
 	if err == nil {
 		// chown clears setuid and setgid: chmod after it.
-		err = out.Chown(e.UID, e.GID)
+		err = unix.Fchown(out, e.UID, e.GID)
 	}
 	if err == nil {
-		err = out.Chmod(e.FileMode())
+		err = unix.Fchmod(out, unixMode(e))
 	}
-	if cerr := out.Close(); err == nil {
+	if err == nil {
+		err = unix.UtimesNanoAt(dfd, name, mtimeSpec(e.MTime), unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if cerr := unix.Close(out); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Chtimes(tmp, e.MTime, e.MTime)
+	if err == nil && tmp {
+		err = r.replaceAt(dfd, name, base, e.Path)
 	}
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", e.Path, err)
-	}
-	if err := replacePath(tmp, p); err != nil {
 		return fmt.Errorf("restore %s: %w", e.Path, err)
 	}
 	committed = true
 	return nil
 }
 
-// symlink recreates symlink entry e with its owner and mtime.
-func (r *restoreRun) symlink(e *ManifestEntry) error {
-	p := absPath(r.root, e.Path)
-	tmp, err := restoreTempName(p)
+// symlink recreates symlink entry e with its owner and mtime, in place or
+// renamed over what is there.
+func (r *restoreRun) symlink(w *fileWorker, e *ManifestEntry) error {
+	_, dfd, base, err := r.restoreDirs(w, e)
 	if err != nil {
 		return err
 	}
-	if err := os.Symlink(e.Target, tmp); err != nil {
+	name, tmp := base, false
+	err = unix.Symlinkat(e.Target, dfd, name)
+	if err == unix.EEXIST {
+		name, tmp = restoreTempName(), true
+		err = unix.Symlinkat(e.Target, dfd, name)
+	}
+	if err != nil {
 		return fmt.Errorf("restore symlink %s: %w", e.Path, err)
 	}
-	if err := setMeta(tmp, e); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("restore symlink %s: %w", e.Path, err)
+	err = unix.Fchownat(dfd, name, e.UID, e.GID, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil {
+		err = unix.UtimesNanoAt(dfd, name, mtimeSpec(e.MTime), unix.AT_SYMLINK_NOFOLLOW)
 	}
-	if err := replacePath(tmp, p); err != nil {
-		os.Remove(tmp)
+	if err == nil && tmp {
+		err = r.replaceAt(dfd, name, base, e.Path)
+	}
+	if err != nil {
+		unix.Unlinkat(dfd, name, 0)
 		return fmt.Errorf("restore symlink %s: %w", e.Path, err)
 	}
 	return nil
+}
+
+// replaceAt renames tmp over name in directory dfd (rel in root); a
+// directory in the way is removed first.
+func (r *restoreRun) replaceAt(dfd int, tmp, name, rel string) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := os.RemoveAll(absPath(r.root, rel)); err != nil {
+			return err
+		}
+	}
+	return unix.Renameat(dfd, tmp, dfd, name)
 }
 
 // link remakes hard link entry e to its first name.
@@ -274,27 +357,12 @@ func (r *restoreRun) link(e *ManifestEntry) error {
 	return nil
 }
 
-// restoreTempName returns a fresh temporary name next to p, creating p's
-// directory if the manifest listed a file before a directory could exist
-// (it never does, but a kept or racing path may have removed it).
-func restoreTempName(p string) (string, error) {
-	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("create %s: %w", dir, err)
-	}
+// restoreTempName returns a fresh temporary name for a file or symlink
+// being restored next to the one it replaces.
+func restoreTempName() string {
 	var b [8]byte
 	rand.Read(b[:])
-	return filepath.Join(dir, restoreTempPrefix+hex.EncodeToString(b[:])), nil
-}
-
-// replacePath renames tmp over p; a directory in the way is removed first.
-func replacePath(tmp, p string) error {
-	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
-		if err := os.RemoveAll(p); err != nil {
-			return err
-		}
-	}
-	return os.Rename(tmp, p)
+	return restoreTempPrefix + hex.EncodeToString(b[:])
 }
 
 // setMeta gives p (not followed if a symlink) the owner, mode and mtime
@@ -331,10 +399,13 @@ func CompareTree(ctx context.Context, dst, name, root string, keep []string) ([]
 		return nil, fmt.Errorf("compare %s: %w", root, err)
 	}
 	c := &compareRun{root: root, keep: newRelSet(kp)}
-	pool := startTreePool(ctx, func(_ context.Context, e ManifestEntry) error {
-		c.compareFile(&e)
+	pool := startTreePool(ctx, func(_ context.Context, w *fileWorker, batch []ManifestEntry) error {
+		for i := range batch {
+			c.compareFile(w, &batch[i])
+		}
 		return nil
 	})
+	var batch []ManifestEntry
 	paths := newManifestPathSet()
 	_, rerr := ReadManifest(dst, name, func(e *ManifestEntry) error {
 		paths.add(e.Path)
@@ -342,11 +413,23 @@ func CompareTree(ctx context.Context, dst, name, root string, keep []string) ([]
 			return nil
 		}
 		if e.Type == EntryFile && e.HardLink == "" {
-			return pool.submit(*e)
+			if batch == nil {
+				batch = make([]ManifestEntry, 0, treeBatch)
+			}
+			batch = append(batch, *e)
+			if len(batch) == treeBatch {
+				b := batch
+				batch = nil
+				return pool.submit(b)
+			}
+			return nil
 		}
 		c.compareEntry(e)
 		return nil
 	})
+	if rerr == nil && len(batch) > 0 {
+		rerr = pool.submit(batch)
+	}
 	if err := pool.wait(ctx); err != nil {
 		return nil, fmt.Errorf("compare %s with backup %s: %w", root, name, err)
 	}
@@ -414,6 +497,19 @@ func entryType(m fs.FileMode) string {
 	return m.Type().String()
 }
 
+// entryFromInfo fills the metadata of an entry from a stat result.
+func entryFromInfo(rel, typ string, fi fs.FileInfo) ManifestEntry {
+	e := ManifestEntry{Path: rel, Type: typ, Mode: uint32(fi.Mode() & manifestModeBits), MTime: fi.ModTime().UTC()}
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		e.UID, e.GID = int(s.Uid), int(s.Gid)
+		e.MTime = time.Unix(s.Mtim.Sec, s.Mtim.Nsec).UTC()
+	}
+	if typ == EntryFile {
+		e.Size = fi.Size()
+	}
+	return e
+}
+
 // compareMeta compares owner, mode (not for symlinks) and mtime.
 func (c *compareRun) compareMeta(e *ManifestEntry, fi fs.FileInfo) {
 	got := entryFromInfo(e.Path, e.Type, fi)
@@ -449,19 +545,25 @@ func (c *compareRun) compareEntry(e *ManifestEntry) {
 }
 
 // compareFile compares a file's content and metadata.
-func (c *compareRun) compareFile(e *ManifestEntry) {
+func (c *compareRun) compareFile(w *fileWorker, e *ManifestEntry) {
 	fi, ok := c.stat(e)
 	if !ok {
 		return
 	}
 	c.compareMeta(e, fi)
-	n, sum, err := hashFile(absPath(c.root, e.Path))
+	dir, base := splitRel(e.Path)
+	dfd, err := w.dir[0].get(c.root, dir)
+	var n int64
+	var sum []byte
+	if err == nil {
+		n, sum, err = w.hashFileAt(dfd, base)
+	}
 	switch {
 	case err != nil:
 		c.add("unreadable %s: %v", e.Path, err)
 	case n != e.Size:
 		c.add("modified %s: sha256 %.12s… in backup, %.12s… on disk (%d bytes in backup, %d on disk)", e.Path, e.SHA256, sum, e.Size, n)
-	case sum != e.SHA256:
+	case string(sum) != e.SHA256:
 		c.add("modified %s: sha256 %.12s… in backup, %.12s… on disk", e.Path, e.SHA256, sum)
 	}
 }
