@@ -98,6 +98,37 @@ func (p *treePool[T]) submit(v T) error {
 	}
 }
 
+// entryBatcher groups manifest entries into batches of treeBatch for a
+// pool's workers.
+type entryBatcher struct {
+	pool  *treePool[[]ManifestEntry]
+	batch []ManifestEntry
+}
+
+// add appends e and hands a full batch to the pool.
+func (b *entryBatcher) add(e ManifestEntry) error {
+	if b.batch == nil {
+		b.batch = make([]ManifestEntry, 0, treeBatch)
+	}
+	b.batch = append(b.batch, e)
+	if len(b.batch) < treeBatch {
+		return nil
+	}
+	full := b.batch
+	b.batch = nil
+	return b.pool.submit(full)
+}
+
+// flush hands the last, partial batch to the pool.
+func (b *entryBatcher) flush() error {
+	if len(b.batch) == 0 {
+		return nil
+	}
+	full := b.batch
+	b.batch = nil
+	return b.pool.submit(full)
+}
+
 // wait closes the queue, waits for the workers and returns the first
 // error, or the parent context's error.
 func (p *treePool[T]) wait(parent context.Context) error {
@@ -726,7 +757,7 @@ func verifyBackup(ctx context.Context, dst, name string, each func(*ManifestEntr
 		}
 		return nil
 	})
-	var batch []ManifestEntry
+	batches := &entryBatcher{pool: pool}
 	_, rerr := readManifest(ManifestPath(dst, name), func(e *ManifestEntry) error {
 		if each != nil {
 			each(e)
@@ -750,20 +781,12 @@ func verifyBackup(ctx context.Context, dst, name string, each func(*ManifestEntr
 				add("hard link %s is not a link to %s", e.Path, e.HardLink)
 			}
 		default:
-			if batch == nil {
-				batch = make([]ManifestEntry, 0, treeBatch)
-			}
-			batch = append(batch, *e)
-			if len(batch) == treeBatch {
-				b := batch
-				batch = nil
-				return pool.submit(b)
-			}
+			return batches.add(*e)
 		}
 		return nil
 	})
-	if rerr == nil && len(batch) > 0 {
-		rerr = pool.submit(batch)
+	if rerr == nil {
+		rerr = batches.flush()
 	}
 	perr := pool.wait(ctx)
 	var mc *manifestCorruptError

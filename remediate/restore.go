@@ -157,7 +157,7 @@ func (r *restoreRun) writeEntries(ctx context.Context, dst, name string) error {
 		}
 		return nil
 	})
-	var batch []ManifestEntry
+	batches := &entryBatcher{pool: pool}
 	_, rerr := ReadManifest(dst, name, func(e *ManifestEntry) error {
 		switch {
 		case r.keep.under(e.Path):
@@ -168,19 +168,10 @@ func (r *restoreRun) writeEntries(ctx context.Context, dst, name string) error {
 		case e.Type == EntryDir:
 			return r.dir(e)
 		}
-		if batch == nil {
-			batch = make([]ManifestEntry, 0, treeBatch)
-		}
-		batch = append(batch, *e)
-		if len(batch) == treeBatch {
-			b := batch
-			batch = nil
-			return pool.submit(b)
-		}
-		return nil
+		return batches.add(*e)
 	})
-	if rerr == nil && len(batch) > 0 {
-		rerr = pool.submit(batch)
+	if rerr == nil {
+		rerr = batches.flush()
 	}
 	perr := pool.wait(ctx)
 	if perr != nil {
@@ -405,7 +396,7 @@ func CompareTree(ctx context.Context, dst, name, root string, keep []string) ([]
 		}
 		return nil
 	})
-	var batch []ManifestEntry
+	batches := &entryBatcher{pool: pool}
 	paths := newManifestPathSet()
 	_, rerr := ReadManifest(dst, name, func(e *ManifestEntry) error {
 		paths.add(e.Path)
@@ -413,22 +404,13 @@ func CompareTree(ctx context.Context, dst, name, root string, keep []string) ([]
 			return nil
 		}
 		if e.Type == EntryFile && e.HardLink == "" {
-			if batch == nil {
-				batch = make([]ManifestEntry, 0, treeBatch)
-			}
-			batch = append(batch, *e)
-			if len(batch) == treeBatch {
-				b := batch
-				batch = nil
-				return pool.submit(b)
-			}
-			return nil
+			return batches.add(*e)
 		}
 		c.compareEntry(e)
 		return nil
 	})
-	if rerr == nil && len(batch) > 0 {
-		rerr = pool.submit(batch)
+	if rerr == nil {
+		rerr = batches.flush()
 	}
 	if err := pool.wait(ctx); err != nil {
 		return nil, fmt.Errorf("compare %s with backup %s: %w", root, name, err)
