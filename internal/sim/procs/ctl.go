@@ -477,13 +477,16 @@ func ctlConfigutil(_ context.Context, st *sim.State, args []string, stdio sim.St
 	if set {
 		return tree.SetConfigValue(p, key, value)
 	}
-	v, ok, err := tree.ConfigValue(p, key)
-	if err != nil {
-		return err
+	// Read as the daemons read it (parseMsgConf): local.conf over msg.conf.
+	for _, path := range []string{tree.LocalConf(p), tree.MsgConf(p)} {
+		lines, err := readLines(path)
+		if err != nil {
+			return err
+		}
+		if v, ok := parseMsgConf(lines)[strings.ToLower(key)]; ok {
+			fmt.Fprintln(stdio.Out, v)
+			return nil
+		}
 	}
-	if !ok {
-		return fmt.Errorf("configutil: %s is not set", key)
-	}
-	fmt.Fprintln(stdio.Out, v)
-	return nil
+	return fmt.Errorf("configutil: %s is not set", key)
 }

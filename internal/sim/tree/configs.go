@@ -513,26 +513,11 @@ func servletsProperties(st *sim.State) string {
 	return b.String()
 }
 
-// ConfigValue is what `configutil -o key` prints: the value of key in
-// local.conf, else in msg.conf; ok is false when neither sets it.
-func ConfigValue(p sim.Paths, key string) (value string, ok bool, err error) {
-	for _, path := range []string{LocalConf(p), MsgConf(p)} {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", false, err
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, found := confLine(line); found && k == key {
-				return v, true, nil
-			}
-		}
-	}
-	return "", false, nil
-}
-
-// SetConfigValue is `configutil -o key -v value`: it rewrites the line of
-// key in the file that sets it (local.conf, then msg.conf), or appends it
-// to local.conf for local.* keys and to msg.conf for the others.
+// SetConfigValue is `configutil -o key -v value`: in the first file that
+// sets key (local.conf, then msg.conf; keys compare case-insensitively) it
+// rewrites every line of key, duplicates included, so that whichever line a
+// reader takes holds the new value; a key set nowhere is appended to
+// local.conf for local.* keys and to msg.conf for the others.
 func SetConfigValue(p sim.Paths, key, value string) error {
 	newLine := fmt.Sprintf("%s = %q", key, value)
 	for _, path := range []string{LocalConf(p), MsgConf(p)} {
@@ -541,11 +526,14 @@ func SetConfigValue(p sim.Paths, key, value string) error {
 			return err
 		}
 		lines := strings.Split(string(b), "\n")
+		found := false
 		for i, line := range lines {
-			if k, _, found := confLine(line); found && k == key {
-				lines[i] = newLine
-				return sim.WriteFileAtomic(path, []byte(strings.Join(lines, "\n")), 0o600)
+			if k, ok := confKey(line); ok && strings.EqualFold(k, key) {
+				lines[i], found = newLine, true
 			}
+		}
+		if found {
+			return sim.WriteFileAtomic(path, []byte(strings.Join(lines, "\n")), 0o600)
 		}
 	}
 	path := MsgConf(p)
@@ -562,19 +550,13 @@ func SetConfigValue(p sim.Paths, key, value string) error {
 	return sim.WriteFileAtomic(path, append(b, newLine+"\n"...), 0o600)
 }
 
-// confLine splits a `key = "value"` line of msg.conf or local.conf.
-func confLine(line string) (key, value string, ok bool) {
+// confKey is the key of a `key = value` line of msg.conf or local.conf
+// (ok is false for comments, blank and other lines).
+func confKey(line string) (key string, ok bool) {
 	line = strings.TrimSpace(line)
-	if line == "" || strings.HasPrefix(line, "!") {
-		return "", "", false
+	if line == "" || strings.HasPrefix(line, "!") || strings.HasPrefix(line, "#") {
+		return "", false
 	}
-	k, v, ok := strings.Cut(line, "=")
-	if !ok {
-		return "", "", false
-	}
-	v = strings.TrimSpace(v)
-	if u, err := strconv.Unquote(v); err == nil {
-		v = u
-	}
-	return strings.TrimSpace(k), v, true
+	k, _, ok := strings.Cut(line, "=")
+	return strings.TrimSpace(k), ok
 }
