@@ -51,37 +51,33 @@ set +e
 exited $? 0 "msguard check --phase preflight"
 set -e
 
-if "$bin/msguard" remediate --help >/dev/null 2>&1; then
-  say "msguard remediate (the upgrade, journaled, with a verified backup)"
-  set +e
-  "$bin/msguard" remediate "${common[@]}" --media "$demo/media" --backup-dir "$demo/backup" \
-    --admin-password-file "$demo/admin.pw" --yes
-  exited $? 0 "msguard remediate"
-  set -e
-  say "msguard check --phase postflight (after the upgrade)"
-  set +e
-  "$bin/msguard" check --phase postflight "${common[@]}" --report html="$demo/reports/postflight.html"
-  exited $? 0 "msguard check --phase postflight"
-  set -e
-fi
-if "$bin/msguard" audit --help >/dev/null 2>&1; then
-  say "msguard audit (nightly health against the baseline)"
-  set +e
-  "$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history"
-  exited $? 3 "msguard audit right after the upgrade" "the audit found what the upgrade left to do"
-  set -e
-  say "The operator re-applies the customisation setup -k dropped (configutil), restarts, and audits again"
-  "$root/msg-budgie/configutil" -o service.imap.idletimeout -v 7200
-  "$root/msg-budgie/stop-msg" >&2
-  "$root/msg-budgie/start-msg" >&2
-  set +e
-  "$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history" \
-    --metrics-file "$demo/reports/msguard.prom" --report html="$demo/reports/audit.html"
-  exited $? 0 "msguard audit after configutil"
-  set -e
-  say "msguard audit history"
-  "$bin/msguard" audit history --history "$demo/history" || true
-fi
+say "msguard remediate (the upgrade, journaled, with a verified backup)"
+set +e
+"$bin/msguard" remediate "${common[@]}" --media "$demo/media" --backup-dir "$demo/backup" \
+  --admin-password-file "$demo/admin.pw" --yes
+exited $? 0 "msguard remediate"
+set -e
+say "msguard check --phase postflight (after the upgrade)"
+set +e
+"$bin/msguard" check --phase postflight "${common[@]}" --report html="$demo/reports/postflight.html"
+exited $? 0 "msguard check --phase postflight"
+set -e
+say "msguard audit (nightly health against the baseline)"
+set +e
+"$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history"
+exited $? 3 "msguard audit right after the upgrade" "the audit found what the upgrade left to do"
+set -e
+say "The operator re-applies the customisation setup -k dropped (configutil), restarts, and audits again"
+"$root/msg-budgie/configutil" -o service.imap.idletimeout -v 7200
+"$root/msg-budgie/stop-msg" >&2
+"$root/msg-budgie/start-msg" >&2
+set +e
+"$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history" \
+  --metrics-file "$demo/reports/msguard.prom" --report html="$demo/reports/audit.html"
+exited $? 0 "msguard audit after configutil"
+set -e
+say "msguard audit history"
+"$bin/msguard" audit history --history "$demo/history"
 
 say "Reports written"
 ls -l "$demo/reports" >&2
