@@ -59,6 +59,11 @@ type Scenario struct {
 	// Customizations are msg.conf keys an administrator changed; a 5.2
 	// setup does not carry them over (postflight.config.customizations).
 	Customizations map[string]string `yaml:"customizations"`
+	// IMTACustomizations plants site lines that a 5.2 setup -k drops: an
+	// ORIG_SEND_ACCESS entry in imta/config/mappings, an alias in
+	// imta/config/aliases, a rewrite rule in imta/config/imta.cnf and a
+	// site banner line in html/login.html (tree.CustomizedFiles lists them).
+	IMTACustomizations bool `yaml:"imta_customizations"`
 
 	Fail FailSpec `yaml:"fail"`
 }
@@ -124,6 +129,20 @@ type FailSpec struct {
 	SetupAfter string `yaml:"setup_after"`
 	// DSSetup makes ims_dssetup.pl fail.
 	DSSetup bool `yaml:"ds_setup"`
+	// Silent names tools that exit 0 having done nothing while printing
+	// their normal success lines: "setup" (msg52/setup -k: whole dialogue,
+	// nothing moved, no version changed), "ims_dssetup" (no schema, no
+	// o=pab), "ws_setup" (Web Server stays as it was), "da_setup" (no DA
+	// installed), "db2ldif" (prints the output path, writes no file).
+	Silent []string `yaml:"silent"`
+	// EmptyLDIF makes db2ldif write an LDIF file holding only its
+	// "version: 1" line, no entries, and exit 0.
+	EmptyLDIF bool `yaml:"empty_ldif"`
+	// DiesAfterStart names a messaging daemon (e.g. "imapd") that, once the
+	// installed version is 5.2, starts and answers on its port (so start-msg
+	// reports it started) and exits about one second later. The 5.1 host
+	// starts cleanly.
+	DiesAfterStart string `yaml:"dies_after_start"`
 }
 
 // Defaults fills every zero field of s.

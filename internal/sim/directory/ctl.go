@@ -179,10 +179,16 @@ func Stop(ctx context.Context, st *sim.State, id string, out io.Writer) error {
 
 // DB2LDIF exports every suffix of slapd-<id> to
 // ROOT/slapd-<id>/ldif/<YYYY_MM_DD_HHMMSS>.ldif and returns the path.
+// Simulated faults: with FailSpec.Silent "db2ldif" it returns the path
+// and writes nothing; with FailSpec.EmptyLDIF the file holds only the
+// "version: 1" line.
 func DB2LDIF(ctx context.Context, st *sim.State, id string) (string, error) {
 	in, err := instanceOf(st, id)
 	if err != nil {
 		return "", err
+	}
+	if st.Scenario.Fail.IsSilent(sim.SilentDB2LDIF) {
+		return filepath.Join(in.ldifDir(), time.Now().Format("2006_01_02_150405")+".ldif"), nil
 	}
 	if err := os.MkdirAll(in.ldifDir(), 0o755); err != nil {
 		return "", fmt.Errorf("db2ldif slapd-%s: %w", id, err)
@@ -193,8 +199,10 @@ func DB2LDIF(ctx context.Context, st *sim.State, id string) (string, error) {
 		return "", fmt.Errorf("db2ldif slapd-%s: %w", id, err)
 	}
 	defer os.Remove(f.Name())
-	switch st.Scenario.DSBackend {
-	case "389":
+	switch {
+	case st.Scenario.Fail.EmptyLDIF:
+		_, err = io.WriteString(f, "version: 1\n")
+	case st.Scenario.DSBackend == "389":
 		err = ldapExport(ctx, st, in, f)
 	default:
 		err = slapcatExport(ctx, in, f)

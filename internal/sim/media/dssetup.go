@@ -84,8 +84,11 @@ func imsDSSetup(ctx context.Context, e env, _ string, _ []string, d *dialogue) (
 	if st.Scenario.Fail.DSSetup {
 		return failf("updating the schema of slapd-%s failed (simulated failure)", id)
 	}
-	if err := e.applyDSSetup(ctx, st, id, pw); err != nil {
-		return failf("prepare slapd-%s: %v", id, err)
+	// FailSpec.Silent "ims_dssetup": the success line only, no schema, no o=pab.
+	if !st.Scenario.Fail.IsSilent(sim.SilentIMSDSSetup) {
+		if err := e.applyDSSetup(ctx, st, id, pw); err != nil {
+			return failf("prepare slapd-%s: %v", id, err)
+		}
 	}
 	d.say("Directory server slapd-" + id + " is ready for iPlanet Messaging Server 5.2.")
 	return nil

@@ -25,6 +25,10 @@ type env struct {
 	applyDSSetup func(ctx context.Context, st *sim.State, id, dmPassword string) error
 	// writeMsgConfig writes INST/config/msg.conf and local.conf.
 	writeMsgConfig func(st *sim.State, withCustomizations bool) error
+	// writeIMTAConfig writes INST/imta/config.
+	writeIMTAConfig func(st *sim.State, withCustomizations bool) error
+	// writeHTML writes INST/html.
+	writeHTML func(st *sim.State, withCustomizations bool) error
 	// writeVersionFiles writes slapd.inf and nda.inf from the State.
 	writeVersionFiles func(st *sim.State) error
 	now               func() time.Time
@@ -36,6 +40,8 @@ var prodEnv = env{
 	dsURL:             directory.URL,
 	applyDSSetup:      directory.ApplyDSSetup,
 	writeMsgConfig:    tree.WriteMsgConfig,
+	writeIMTAConfig:   tree.WriteIMTAConfig,
+	writeHTML:         tree.WriteHTML,
 	writeVersionFiles: tree.WriteVersionFiles,
 	now:               time.Now,
 }

@@ -136,6 +136,8 @@ func (f *fakeDirectory) env() env {
 			return nil
 		},
 		writeMsgConfig:    tree.WriteMsgConfig,
+		writeIMTAConfig:   tree.WriteIMTAConfig,
+		writeHTML:         tree.WriteHTML,
 		writeVersionFiles: tree.WriteVersionFiles,
 		now:               func() time.Time { return time.Date(2002, 9, 16, 10, 30, 0, 0, time.Local) },
 	}

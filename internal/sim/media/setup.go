@@ -169,7 +169,22 @@ func msgSetup(ctx context.Context, e env, media string, args []string, d *dialog
 			return failf("cannot authenticate service administrator %s: %v", svcID, err)
 		}
 	}
+	if st.Scenario.Fail.IsSilent(sim.SilentSetup) {
+		r.pretend(d)
+		return nil
+	}
 	return r.install(ctx, e, media, d)
+}
+
+// pretend prints what install prints on success and does nothing else
+// (FailSpec.Silent "setup"): no configuration moved, no binary or
+// version changed. Only the setup log is written, as after a real run.
+func (r *setupRun) pretend(d *dialogue) {
+	if r.msg {
+		inst := r.st.Paths().Inst()
+		d.say("Backing up the configuration of " + filepath.Base(inst) + " to " + filepath.Join(inst, "backup."+r.stamp))
+	}
+	d.say("Installing the binaries of "+strings.Join(intStrings(r.components), ", "), "Installation complete.")
 }
 
 // install does the work once the dialogue is done.
@@ -207,10 +222,12 @@ func (r *setupRun) install(ctx context.Context, e env, media string, d *dialogue
 		if err := e.writeMsgConfig(st, false); err != nil {
 			return failf("write the 5.2 configuration: %v", err)
 		}
-		for _, sub := range []string{filepath.Join("imta", "config"), "html"} {
-			if err := copyTree(filepath.Join(backup, sub), filepath.Join(p.Inst(), sub)); err != nil {
-				return failf("install %s: %v", sub, err)
-			}
+		// The 5.2 defaults: site lines of the old files stay in backup.
+		if err := e.writeIMTAConfig(st, false); err != nil {
+			return failf("write the 5.2 MTA configuration: %v", err)
+		}
+		if err := e.writeHTML(st, false); err != nil {
+			return failf("write the 5.2 Messenger Express files: %v", err)
 		}
 	}
 	if r.ds {
@@ -333,31 +350,6 @@ func moveConfig(inst, backup string) error {
 		}
 	}
 	return nil
-}
-
-// copyTree copies the directory src to dst (regular files and directories).
-func copyTree(src, dst string) error {
-	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return filepath.WalkDir(src, func(path string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		info, err := de.Info()
-		if err != nil {
-			return err
-		}
-		if de.IsDir() {
-			return os.MkdirAll(target, info.Mode().Perm()|0o700)
-		}
-		if !info.Mode().IsRegular() {
-			return nil
-		}
-		return copyFile(path, target, info.Mode().Perm())
-	})
 }
 
 // copyFile copies src to dst through a temp file renamed into place.

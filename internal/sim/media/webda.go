@@ -69,6 +69,11 @@ func wsSetup(_ context.Context, _ env, _ string, _ []string, d *dialogue) error 
 	if !yes(ans) {
 		return failf("installation cancelled: %s was not upgraded", inst)
 	}
+	if st.Scenario.Fail.IsSilent(sim.SilentWSSetup) {
+		// Simulated fault: the success lines, the old Web Server stays.
+		d.say("iPlanet Web Server 6.0 SP2: "+inst+" upgraded.", "Installation complete.")
+		return nil
+	}
 	st.WebServer = "6.0SP2"
 	if err := st.Save(); err != nil {
 		return failf("save simulator state: %v", err)
@@ -145,6 +150,11 @@ func daSetup(_ context.Context, e env, _ string, _ []string, d *dialogue) error 
 	}
 	if st.DA != "" {
 		return failf("Delegated Administrator %s is installed: uninstall it first (da12/uninstall)", st.DA)
+	}
+	if st.Scenario.Fail.IsSilent(sim.SilentDASetup) {
+		// Simulated fault: the success lines, nothing installed.
+		d.say("iPlanet Delegated Administrator 1.2 installed.", "Installation complete.")
+		return nil
 	}
 	insts, err := webInstances(st)
 	if err != nil {

@@ -152,7 +152,34 @@ func msgDaemon(name string) sim.ProgramFunc {
 			}
 			fmt.Fprintf(stdio.Err, "%s job_controller: delivered %d queued messages (held and temporary files stay)\n", time.Now().Format(time.RFC3339), n)
 		}
+		if diesAfterStart(st, name) {
+			serve = dieAfter(dieDelay, serve)
+		}
 		return daemon(ctx, st, name, port, stdio.Err, serve)
+	}
+}
+
+// dieDelay is how long a daemon named by FailSpec.DiesAfterStart serves.
+const dieDelay = time.Second
+
+// diesAfterStart tells whether daemon name is to exit soon after it started
+// (FailSpec.DiesAfterStart): only on an installed 5.2, so that the 5.1 host
+// the scenario builds starts cleanly and the fault shows after the upgrade.
+func diesAfterStart(st *sim.State, name string) bool {
+	return st.Scenario.Fail.DiesAfterStart == name && sim.MsgBaseVersion(st.MsgVersion) == "5.2"
+}
+
+// dieAfter wraps serve so that it stops after d and the daemon exits with
+// an error, as a daemon crashing after start-up would.
+func dieAfter(d time.Duration, serve func(context.Context, net.Listener) error) func(context.Context, net.Listener) error {
+	return func(ctx context.Context, ln net.Listener) error {
+		sctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		err := serve(sctx, ln)
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("fatal error %d s after start-up: exiting (simulated failure)", int(d/time.Second))
 	}
 }
 

@@ -260,8 +260,54 @@ var channelDefs = map[string][2]string{
 	"bitbucket":    {"", "bitbucket-daemon"},
 }
 
-func writeIMTAConfig(st *sim.State) error {
+// Site customisations that Scenario.IMTACustomizations plants in the 5.1
+// tree and a 5.2 setup -k does not carry over: one line in each file,
+// named relative to INST.
+const (
+	// SiteMapping is an ORIG_SEND_ACCESS entry of imta/config/mappings that
+	// lets a partner relay through tcp_local.
+	SiteMapping = "  tcp_local|*@partner.siroe.net|tcp_local|*  $Y"
+	// SiteAlias is an alias of imta/config/aliases.
+	SiteAlias = "helpdesk: user0001@" + DefDomain
+	// SiteRewrite is a rewrite rule of imta/config/imta.cnf.
+	SiteRewrite = "partner.siroe.net\t$U%partner.siroe.net@tcp_intranet-daemon"
+	// SiteLogin is a site banner line of html/login.html.
+	SiteLogin = `<p class="site"><img src="siroe-logo.gif" alt="Siroe"> Siroe staff webmail: authorised users only</p>`
+)
+
+// SiteLines maps each file that Scenario.IMTACustomizations customises
+// (slash-separated, relative to INST) to the line it plants there.
+func SiteLines() map[string]string {
+	return map[string]string{
+		"imta/config/mappings": SiteMapping,
+		"imta/config/aliases":  SiteAlias,
+		"imta/config/imta.cnf": SiteRewrite,
+		"html/login.html":      SiteLogin,
+	}
+}
+
+// CustomizedFiles lists, sorted and relative to INST, the files that
+// Scenario.IMTACustomizations customises; none when it is off.
+func CustomizedFiles(sc *sim.Scenario) []string {
+	if !sc.IMTACustomizations {
+		return nil
+	}
+	out := make([]string, 0, 4)
+	for k := range SiteLines() {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WriteIMTAConfig writes INST/imta/config (imta.cnf, dispatcher.cnf,
+// job_controller.cnf, option.dat, mappings, aliases, imta_tailor) for
+// st.Scenario. With withCustomizations and Scenario.IMTACustomizations the
+// site lines SiteMapping, SiteAlias and SiteRewrite are planted; the 5.2
+// setup writes the files without them.
+func WriteIMTAConfig(st *sim.State, withCustomizations bool) error {
 	sc := &st.Scenario
+	site := withCustomizations && sc.IMTACustomizations
 	p := st.Paths()
 	dir := IMTAConfigDir(p)
 	_, user, err := directoryHostPorts(sc)
@@ -275,6 +321,9 @@ func writeIMTAConfig(st *sim.State) error {
 	fmt.Fprintf(&cnf, "%s\t$U%%%s@ims-ms-daemon\n", DefDomain, DefDomain)
 	fmt.Fprintf(&cnf, "%s\t$U%%$D@%s\n", sc.Host, sc.Host)
 	cnf.WriteString("127.0.0.1\t$U%[$L]@tcp_intranet-daemon\n")
+	if site {
+		cnf.WriteString(SiteRewrite + "\n")
+	}
 	cnf.WriteString(".\t$U%$H$D@tcp-daemon\n")
 	cnf.WriteString("\n! Channel definitions\n")
 	seen := map[string]bool{}
@@ -365,14 +414,20 @@ INTERNAL_IP
 
 ORIG_SEND_ACCESS
 
-  tcp_local|*|tcp_local|*  $NRelaying$ not$ allowed
 `
+	if site {
+		mappings += SiteMapping + "\n"
+	}
+	mappings += "  tcp_local|*|tcp_local|*  $NRelaying$ not$ allowed\n"
 	aliases := fmt.Sprintf(`! aliases - MTA aliases
 !
 postmaster: root@%s
 abuse: postmaster
 root: %s@%s
 `, sc.Host, sc.Secrets.ServiceAdminID, DefDomain)
+	if site {
+		aliases += SiteAlias + "\n"
+	}
 
 	inst := p.Inst()
 	tailor := fmt.Sprintf(`IMTA_ROOT=%s/
@@ -438,10 +493,17 @@ func HTMLFiles() []string {
 	return out
 }
 
-func writeHTML(st *sim.State) error {
+// WriteHTML writes the Messenger Express files of INST/html. With
+// withCustomizations and Scenario.IMTACustomizations, login.html carries
+// the site line SiteLogin; the 5.2 setup writes it without.
+func WriteHTML(st *sim.State, withCustomizations bool) error {
 	dir := filepath.Join(st.Paths().Inst(), "html")
 	for _, name := range HTMLFiles() {
-		if err := writeFile(filepath.Join(dir, filepath.FromSlash(name)), []byte(htmlFiles[name]), 0o644); err != nil {
+		data := htmlFiles[name]
+		if name == "login.html" && withCustomizations && st.Scenario.IMTACustomizations {
+			data = strings.Replace(data, "<body>", "<body>\n"+SiteLogin+"\n", 1)
+		}
+		if err := writeFile(filepath.Join(dir, filepath.FromSlash(name)), []byte(data), 0o644); err != nil {
 			return err
 		}
 	}
