@@ -64,5 +64,10 @@ func (p Paths) StateFile() string { return filepath.Join(p.StateDir(), "state.js
 // tests and the demo put it on PATH.
 func (p Paths) ClusterBin() string { return filepath.Join(p.StateDir(), "cluster-bin") }
 
+// HAMonitor is the cluster monitor of an HA host, a hard link of the
+// simulator binary in ClusterBin() that procs.Start runs detached (see
+// package media).
+func (p Paths) HAMonitor() string { return filepath.Join(p.ClusterBin(), "ha-monitor") }
+
 // RunDir holds pid files and daemon logs: ROOT/.msguard-sim/run.
 func (p Paths) RunDir() string { return filepath.Join(p.StateDir(), "run") }

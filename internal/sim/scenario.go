@@ -45,6 +45,16 @@ type Scenario struct {
 	DA string `yaml:"da"`
 	// HA: "none", "sc22", "vcs", "sc3".
 	HA string `yaml:"ha"`
+	// HAMaster is the physical host that masters the Sun Cluster 2.2
+	// logical host ims-lh; "" = this host (the short form of Host). On
+	// another master, hareg -n/-y/-u/-r refuse to run here.
+	HAMaster string `yaml:"ha_master"`
+	// HANodes are the Sun Cluster 3.x nodes, this host first; default
+	// [short host, short host + "-2"].
+	HANodes []string `yaml:"ha_nodes"`
+	// HAUnreachable are the HANodes that are down: Offline in scstat -n,
+	// and ssh to them times out.
+	HAUnreachable []string `yaml:"ha_unreachable"`
 
 	Queue   QueueSpec   `yaml:"queue"`
 	Store   StoreSpec   `yaml:"store"`
@@ -129,6 +139,10 @@ type FailSpec struct {
 	SetupAfter string `yaml:"setup_after"`
 	// DSSetup makes ims_dssetup.pl fail.
 	DSSetup bool `yaml:"ds_setup"`
+	// HARefuseOffline makes the cluster refuse to take the Messaging
+	// service offline, silently: hareg -n, hagrp -offline and scswitch -n
+	// exit 0 and change nothing.
+	HARefuseOffline bool `yaml:"ha_refuse_offline"`
 	// Silent names tools that exit 0 having done nothing while printing
 	// their normal success lines: "setup" (msg52/setup -k: whole dialogue,
 	// nothing moved, no version changed), "ims_dssetup" (no schema, no

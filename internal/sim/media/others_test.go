@@ -3,6 +3,8 @@ package media
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -186,8 +188,27 @@ func cli(t *testing.T, root, name string, args ...string) (string, int) {
 	t.Helper()
 	var out bytes.Buffer
 	exe := filepath.Join(root, ".msguard-sim", "cluster-bin", name)
-	code := runCluster(name, exe, clusterFuncs[name], args, sim.Stdio{In: strings.NewReader(""), Out: &out, Err: &out})
+	code := runCluster(t.Context(), name, exe, clusterFuncs[name], args, sim.Stdio{In: strings.NewReader(""), Out: &out, Err: &out})
 	return out.String(), code
+}
+
+// stubMsgScripts writes INST/start-msg and INST/stop-msg as scripts that
+// append their command line to a log, and returns a function that returns
+// (and empties) what the log holds.
+func stubMsgScripts(t *testing.T, st *sim.State) func() string {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), "scripts.log")
+	for _, name := range []string{"start-msg", "stop-msg"} {
+		body := fmt.Sprintf("#!/bin/sh\necho \"%s $*\" >> '%s'\n", name, log)
+		if err := os.WriteFile(filepath.Join(st.Paths().Inst(), name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func() string {
+		b, _ := os.ReadFile(log)
+		os.Remove(log)
+		return strings.TrimSpace(string(b))
+	}
 }
 
 func TestClusterCLIs(t *testing.T) {
@@ -195,54 +216,118 @@ func TestClusterCLIs(t *testing.T) {
 		args     []string
 		wantCode int
 		want     string // substring of the output
+		scripts  string // the INST scripts the call ran, "; "-separated
 	}
+	const start, stop = "start-msg ha", "stop-msg ha"
 	tests := []struct {
-		ha    string
+		name  string
+		edit  func(sc *sim.Scenario)
 		calls []call
 	}{
-		{"sc22", []call{
-			{[]string{"hareg"}, 0, "iMS50       on\n"},
-			{[]string{"hareg", "-u", "iMS50"}, 1, "turn it off first"},
-			{[]string{"hareg", "-n", "iMS50"}, 0, ""},
-			{[]string{"hareg"}, 0, "iMS50       off\n"},
-			{[]string{"hareg", "-u", "iMS50"}, 0, ""},
-			{[]string{"hareg", "-y", "iMS50"}, 1, "not registered"},
-			{[]string{"hareg", "-r", "iMS50"}, 0, ""},
-			{[]string{"hareg", "-y", "iMS50"}, 0, ""},
-			{[]string{"hareg"}, 0, "iMS50       on\n"},
+		{"sc22", func(sc *sim.Scenario) { sc.HA = "sc22" }, []call{
+			{args: []string{"hareg"}, want: "iMS50       on\n"},
+			{args: []string{"haget", "-f", "mastered"}, want: "ims-lh\n"},
+			{args: []string{"haget", "-f", "master", "-h", "ims-lh"}, want: "mail\n"},
+			{args: []string{"haget", "-f", "master", "-h", "other-lh"}, wantCode: 1, want: "not configured"},
+			{args: []string{"haget"}, wantCode: 1, want: "usage"},
+			{args: []string{"hareg", "-u", "iMS50"}, wantCode: 1, want: "turn it off first"},
+			{args: []string{"hareg", "-n", "iMS50"}, scripts: stop},
+			{args: []string{"hareg"}, want: "iMS50       off\n"},
+			{args: []string{"hareg", "-u", "iMS50"}},
+			{args: []string{"hareg", "-y", "iMS50"}, wantCode: 1, want: "not registered"},
+			{args: []string{"hareg", "-r", "iMS50"}},
+			{args: []string{"hareg", "-y", "iMS50"}, scripts: start},
+			{args: []string{"hareg"}, want: "iMS50       on\n"},
 		}},
-		{"vcs", []call{
-			{[]string{"hagrp", "-state", "iMS5"}, 0, "iMS5         State                 mail       |ONLINE|"},
-			{[]string{"hagrp", "-offline", "iMS5", "-sys", "mail"}, 0, ""},
-			{[]string{"hagrp", "-state", "iMS5"}, 0, "|OFFLINE|"},
-			{[]string{"hagrp", "-offline", "iMS5", "-sys", "other"}, 1, "does not exist"},
-			{[]string{"hares", "-modify", "mail", "Enabled", "0"}, 0, ""},
-			{[]string{"hares", "-dep"}, 0, "iMS5         mail         logical_IP\niMS5         mail         mountshared\n"},
-			{[]string{"hares", "-unlink", "mail", "logical_IP"}, 0, ""},
-			{[]string{"hares", "-unlink", "mail", "logical_IP"}, 1, "does not exist"},
-			{[]string{"hares", "-unlink", "mail", "mountshared"}, 0, ""},
-			{[]string{"hares", "-dep"}, 0, "#Group       Parent       Child\n"},
-			{[]string{"hagrp", "-online", "iMS5", "-sys", "mail"}, 0, ""},
-			{[]string{"hares", "-state"}, 0, "mail         State                 mail       OFFLINE\nmountshared  State                 mail       ONLINE"},
-			{[]string{"hares", "-link", "mail", "logical_IP"}, 0, ""},
-			{[]string{"hares", "-link", "mail", "logical_IP"}, 1, "already exists"},
-			{[]string{"hares", "-link", "mail", "nosuch"}, 1, "Resource nosuch does not exist"},
-			{[]string{"hagrp", "-list"}, 0, "iMS5         mail\n"},
+		{"sc22 on another master", func(sc *sim.Scenario) { sc.HA, sc.HAMaster = "sc22", "parrot" }, []call{
+			{args: []string{"haget", "-f", "mastered"}, want: ""},
+			{args: []string{"haget", "-f", "master", "-h", "ims-lh"}, want: "parrot\n"},
+			{args: []string{"hareg", "-n", "iMS50"}, wantCode: 1, want: "hareg: this node does not master logical host ims-lh (master: parrot)"},
+			{args: []string{"hareg", "-u", "iMS50"}, wantCode: 1, want: "(master: parrot)"},
+			{args: []string{"hareg"}, want: "iMS50       on\n"},
 		}},
-		{"sc3", []call{
-			{[]string{"pkginfo", "SUNWscims"}, 0, "application  SUNWscims"},
-			{[]string{"pkginfo", "-l", "SUNWscims"}, 0, "VERSION:  5.1"},
-			{[]string{"pkginfo", "SUNWother"}, 1, "was not found"},
-			{[]string{"scrgadm", "-p"}, 0, "SUNW.ims"},
-			{[]string{"scstat", "-g"}, 0, "     Group: ims-rg              mail                Online"},
-			{[]string{"pkgadd", "-n", "-d", "MEDIA/msg52", "SUNWscims"}, 0, "Installation of <SUNWscims> was successful."},
-			{[]string{"pkginfo", "-l", "SUNWscims"}, 0, "VERSION:  5.2"},
-			{[]string{"pkgadd", "-d", "MEDIA", "SUNWscims"}, 1, "no package associated"},
+		{"sc22 refusing offline", func(sc *sim.Scenario) { sc.HA, sc.Fail.HARefuseOffline = "sc22", true }, []call{
+			{args: []string{"hareg", "-n", "iMS50"}},
+			{args: []string{"hareg"}, want: "iMS50       on\n"},
+		}},
+		{"vcs", func(sc *sim.Scenario) { sc.HA = "vcs" }, []call{
+			{args: []string{"hagrp", "-state", "iMS5"}, want: "iMS5         State                 mail       |ONLINE|"},
+			{args: []string{"hagrp", "-offline", "iMS5", "-sys", "mail"}, scripts: stop},
+			{args: []string{"hagrp", "-state", "iMS5"}, want: "|OFFLINE|"},
+			{args: []string{"hares", "-state"}, want: "logical_IP   State                 mail       OFFLINE\nmail         State                 mail       OFFLINE"},
+			{args: []string{"hagrp", "-offline", "iMS5", "-sys", "other"}, wantCode: 1, want: "does not exist"},
+			{args: []string{"hagrp", "-online", "iMS5", "-sys", "mail"}, scripts: start},
+			{args: []string{"hares", "-modify", "mountshared", "Enabled", "0"}, scripts: stop},
+			{args: []string{"hares", "-state"}, want: "mail         State                 mail       OFFLINE\nmountshared  State                 mail       OFFLINE"},
+			{args: []string{"hagrp", "-online", "iMS5", "-sys", "mail"}},
+			{args: []string{"hagrp", "-state", "iMS5"}, want: "|PARTIAL|"},
+			{args: []string{"hares", "-modify", "mountshared", "Enabled", "1"}},
+			{args: []string{"hagrp", "-online", "iMS5", "-sys", "mail"}, scripts: start},
+			{args: []string{"hares", "-modify", "mail", "Enabled", "0"}, scripts: stop},
+			{args: []string{"hares", "-dep"}, want: "iMS5         mail         logical_IP\niMS5         mail         mountshared\n"},
+			{args: []string{"hares", "-unlink", "mail", "logical_IP"}},
+			{args: []string{"hares", "-unlink", "mail", "logical_IP"}, wantCode: 1, want: "does not exist"},
+			{args: []string{"hares", "-unlink", "mail", "mountshared"}},
+			{args: []string{"hares", "-dep"}, want: "#Group       Parent       Child\n"},
+			{args: []string{"hagrp", "-online", "iMS5", "-sys", "mail"}},
+			{args: []string{"hares", "-state"}, want: "mail         State                 mail       OFFLINE\nmountshared  State                 mail       ONLINE"},
+			{args: []string{"hares", "-link", "mail", "logical_IP"}},
+			{args: []string{"hares", "-link", "mail", "logical_IP"}, wantCode: 1, want: "already exists"},
+			{args: []string{"hares", "-link", "mail", "nosuch"}, wantCode: 1, want: "Resource nosuch does not exist"},
+			{args: []string{"hares", "-modify", "mail", "Enabled", "1"}},
+			{args: []string{"hares", "-state", "mail"}, want: "mail         State                 mail       OFFLINE"},
+			{args: []string{"hagrp", "-online", "iMS5", "-sys", "mail"}, scripts: start},
+			{args: []string{"hagrp", "-list"}, want: "iMS5         mail\n"},
+		}},
+		{"vcs refusing offline", func(sc *sim.Scenario) { sc.HA, sc.Fail.HARefuseOffline = "vcs", true }, []call{
+			{args: []string{"hagrp", "-offline", "iMS5", "-sys", "mail"}},
+			{args: []string{"hagrp", "-state", "iMS5"}, want: "|ONLINE|"},
+		}},
+		{"sc3", func(sc *sim.Scenario) { sc.HA, sc.HAUnreachable = "sc3", []string{"mail-2"} }, []call{
+			{args: []string{"pkginfo", "SUNWscims"}, want: "application  SUNWscims"},
+			{args: []string{"pkginfo", "-l", "SUNWscims"}, want: "VERSION:  5.1"},
+			{args: []string{"pkginfo", "SUNWother"}, wantCode: 1, want: "was not found"},
+			{args: []string{"scrgadm", "-p"}, want: "SUNW.ims"},
+			{args: []string{"scstat", "-g"}, want: "     Group: ims-rg              mail                Online"},
+			{args: []string{"scstat", "-n"}, want: "\n-- Cluster Nodes --\n\n" +
+				"                    Node name           Status\n" +
+				"                    ---------           ------\n" +
+				"  Cluster node:     mail                Online\n" +
+				"  Cluster node:     mail-2              Offline\n"},
+			{args: []string{"scstat", "-x"}, wantCode: 1, want: "usage"},
+			{args: []string{"ssh", "-o", "BatchMode=yes", "mail-2", "pkginfo", "-l", "SUNWscims"}, wantCode: 255,
+				want: "ssh: connect to host mail-2 port 22: Connection timed out\n"},
+			{args: []string{"ssh", "nosuch", "pkginfo"}, wantCode: 255, want: "connect to host nosuch port 22"},
+			{args: []string{"ssh", "-o", "BatchMode=yes", "root@mail", "pkginfo -l SUNWscims"}, want: "VERSION:  5.1"},
+			{args: []string{"ssh", "mail", "uname", "-a"}, wantCode: 127, want: "sh: uname: not found"},
+			{args: []string{"pkgadd", "-n", "-d", "MEDIA/msg52", "SUNWscims"}, want: "Installation of <SUNWscims> was successful."},
+			{args: []string{"pkginfo", "-l", "SUNWscims"}, want: "VERSION:  5.2"},
+			{args: []string{"ssh", "mail", "pkginfo", "-l", "SUNWscims"}, want: "VERSION:  5.2"},
+			{args: []string{"pkgadd", "-d", "MEDIA", "SUNWscims"}, wantCode: 1, want: "no package associated"},
+			{args: []string{"scswitch", "-n", "-j", "ims-rs"}, scripts: stop},
+			{args: []string{"scstat", "-g"}, want: "  Resource: ims-rs              mail                Offline   Offline - Service is offline."},
+			{args: []string{"scswitch", "-e", "-j", "ims-rs"}, scripts: start},
+			{args: []string{"scstat", "-g"}, want: "  Resource: ims-rs              mail                Online    Online - Service is online."},
+			{args: []string{"scswitch", "-n", "-j", "ims-lh"}, scripts: stop},
+			{args: []string{"scswitch", "-e", "-j", "ims-rs"}},
+			{args: []string{"scswitch", "-e", "-j", "ims-lh"}, scripts: start},
+			{args: []string{"scswitch", "-n", "-j", "nosuch"}, wantCode: 1, want: `Resource "nosuch" does not exist`},
+			{args: []string{"scswitch", "-x"}, wantCode: 1, want: "usage"},
+		}},
+		{"sc3 remote node", func(sc *sim.Scenario) { sc.HA = "sc3" }, []call{
+			{args: []string{"ssh", "mail-2", "pkgadd", "-d", "MEDIA/msg52", "SUNWscims"}, want: "Upgrading <SUNWscims> from version 5.1 to 5.2."},
+			{args: []string{"ssh", "mail-2", "pkginfo -l SUNWscims"}, want: "VERSION:  5.2"},
+			{args: []string{"pkginfo", "-l", "SUNWscims"}, want: "VERSION:  5.1"},
+			{args: []string{"scstat", "-n"}, want: "  Cluster node:     mail-2              Online\n"},
+		}},
+		{"sc3 refusing offline", func(sc *sim.Scenario) { sc.HA, sc.Fail.HARefuseOffline = "sc3", true }, []call{
+			{args: []string{"scswitch", "-n", "-j", "ims-rs"}},
+			{args: []string{"scstat", "-g"}, want: "Online - Service is online."},
 		}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.ha, func(t *testing.T) {
-			tr := newTestRoot(t, func(sc *sim.Scenario) { sc.HA = tc.ha })
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTestRoot(t, tc.edit)
 			var log bytes.Buffer
 			if err := createCluster(t.Context(), tr.st, "", &log); err != nil {
 				t.Fatal(err)
@@ -250,7 +335,8 @@ func TestClusterCLIs(t *testing.T) {
 			if err := tr.st.Save(); err != nil {
 				t.Fatal(err)
 			}
-			for _, name := range clusterPrograms[tc.ha] {
+			scripts := stubMsgScripts(t, tr.st)
+			for _, name := range append(clusterPrograms[tr.st.Scenario.HA], haMonitorName) {
 				a, _ := os.Stat(filepath.Join(tr.st.Paths().ClusterBin(), name))
 				b, _ := os.Stat(tr.st.Paths().SimBinary())
 				if a == nil || !os.SameFile(a, b) {
@@ -265,7 +351,48 @@ func TestClusterCLIs(t *testing.T) {
 				if code != c.wantCode || !strings.Contains(out, c.want) {
 					t.Fatalf("%v: exit %d, output:\n%s\nwant exit %d and %q", c.args, code, out, c.wantCode, c.want)
 				}
+				if got := strings.ReplaceAll(scripts(), "\n", "; "); got != c.scripts {
+					t.Fatalf("%v ran %q, want %q", c.args, got, c.scripts)
+				}
 			}
 		})
+	}
+}
+
+// TestClusterRejectsUnknownUnreachableNode: ha_unreachable must name a
+// cluster node other than this host.
+func TestClusterRejectsUnknownUnreachableNode(t *testing.T) {
+	for _, bad := range []string{"nosuch", "mail"} {
+		tr := newTestRoot(t, func(sc *sim.Scenario) { sc.HA, sc.HAUnreachable = "sc3", []string{bad} })
+		if err := createCluster(t.Context(), tr.st, "", io.Discard); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("ha_unreachable %s: %v", bad, err)
+		}
+	}
+}
+
+// TestServiceOn is the monitor's "under cluster control and on" per kind.
+func TestServiceOn(t *testing.T) {
+	tests := []struct {
+		ha      string
+		cluster map[string]string
+		want    bool
+	}{
+		{"none", nil, false},
+		{"sc22", map[string]string{"iMS50": "on"}, true},
+		{"sc22", map[string]string{"iMS50": "off"}, false},
+		{"sc22", map[string]string{}, false},
+		{"vcs", map[string]string{"iMS5": "ONLINE", "mail": "ONLINE", "enabled:mail": "1"}, true},
+		{"vcs", map[string]string{"iMS5": "ONLINE", "mail": "ONLINE", "enabled:mail": "0"}, false},
+		{"vcs", map[string]string{"iMS5": "OFFLINE", "mail": "ONLINE", "enabled:mail": "1"}, false},
+		{"vcs", map[string]string{"iMS5": "PARTIAL", "mail": "OFFLINE", "enabled:mail": "1"}, false},
+		{"sc3", map[string]string{"ims-rs": "Online", "enabled:ims-rs": "1"}, true},
+		{"sc3", map[string]string{"ims-rs": "Online", "enabled:ims-rs": "0"}, false},
+		{"sc3", map[string]string{"ims-rs": "Offline", "enabled:ims-rs": "1"}, false},
+	}
+	for _, tt := range tests {
+		st := &sim.State{Scenario: sim.Scenario{HA: tt.ha}, Cluster: tt.cluster}
+		if got := ServiceOn(st); got != tt.want {
+			t.Errorf("%s %v: ServiceOn = %v, want %v", tt.ha, tt.cluster, got, tt.want)
+		}
 	}
 }

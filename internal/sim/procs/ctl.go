@@ -138,17 +138,37 @@ func logTail(path string) string {
 }
 
 // running lists the live processes of the named messaging daemons of this
-// install, in the order given.
+// install, in the order given (one scan of the process table).
 func running(p sim.Paths, daemons []string) ([]proc, error) {
+	all, err := scanProcs()
+	if err != nil {
+		return nil, err
+	}
 	var out []proc
 	for _, d := range daemons {
-		ps, err := findByExe(filepath.Join(p.MsgLib(), d), "")
-		if err != nil {
-			return nil, err
+		exe := canon(filepath.Join(p.MsgLib(), d))
+		for _, pr := range all {
+			if pr.exe == exe {
+				out = append(out, pr)
+			}
 		}
-		out = append(out, ps...)
 	}
 	return out, nil
+}
+
+// MsgRunning returns the pids of the install's messaging daemons that run
+// (MsgDaemons, read from the process table): the check start-msg makes
+// before it starts anything.
+func MsgRunning(p sim.Paths) ([]int, error) {
+	ps, err := running(p, MsgDaemons)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, len(ps))
+	for i, pr := range ps {
+		pids[i] = pr.pid
+	}
+	return pids, nil
 }
 
 // describe is "name (pid N), ..." for messages.
@@ -211,6 +231,15 @@ func serverLabel(d string) string {
 	return d + " server"
 }
 
+// HAStartRefusal is what start-msg prints, starting nothing and exiting 0,
+// when it runs without the "ha" argument on a host under cluster control
+// (Scenario.HA other than "none"): a silent fault that only the process
+// table shows.
+const HAStartRefusal = "Messaging Server is configured for high availability: start it with start-msg ha or through the cluster"
+
+// haHost reports whether the host's Messaging Server is under cluster control.
+func haHost(st *sim.State) bool { return st.Scenario.HA != "" && st.Scenario.HA != "none" }
+
 // haArg accepts an optional "ha" argument.
 func haArg(verb string, args []string) (bool, error) {
 	switch {
@@ -227,12 +256,25 @@ func haArg(verb string, args []string) (bool, error) {
 var startMsgOrder = []string{"job_controller", "dispatcher", "stored", "imapd", "popd", "mshttpd", "enpd"}
 
 // ctlStartMsg is INST/start-msg [ha]: start every messaging daemon,
-// refusing when any already runs.
+// refusing when any already runs. On an HA host (Scenario.HA not "none")
+// it starts nothing without "ha": it prints HAStartRefusal and exits 0, as
+// the real script does. It holds RunDir/start-msg.lock while it checks and
+// starts, so two start-msg (an operator's and the cluster monitor's) never
+// both start the daemons.
 func ctlStartMsg(_ context.Context, st *sim.State, args []string, stdio sim.Stdio) error {
 	ha, err := haArg("start-msg", args)
 	if err != nil {
 		return err
 	}
+	if !ha && haHost(st) {
+		fmt.Fprintln(stdio.Out, HAStartRefusal)
+		return nil
+	}
+	unlock, err := lockFile(filepath.Join(st.Paths().RunDir(), "start-msg.lock"))
+	if err != nil {
+		return fmt.Errorf("start-msg: %w", err)
+	}
+	defer unlock()
 	ps, err := running(st.Paths(), MsgDaemons)
 	if err != nil {
 		return err

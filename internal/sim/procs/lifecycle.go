@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // runScript runs one of the install's scripts as an operator would, its
 // output going to log.
 func runScript(ctx context.Context, log io.Writer, script string, args ...string) error {
-	fmt.Fprintf(log, "$ %s\n", script)
+	fmt.Fprintf(log, "$ %s\n", strings.Join(append([]string{script}, args...), " "))
 	cmd := exec.CommandContext(ctx, script, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Dir = filepath.Dir(script)
@@ -37,33 +38,59 @@ func existing(glob string) []string {
 
 // Start starts every service of the host through its own scripts:
 // slapd-*/start-slapd, start-admin, msg-*/start-msg, https-*/start. It
-// stops at the first failure.
+// stops at the first failure. On an HA host (Scenario.HA not "none") it
+// runs `start-msg ha` (plain start-msg starts nothing there) and then
+// starts the cluster monitor (Paths.HAMonitor()), which keeps running and
+// restarts the messaging daemons while the cluster has the service on.
 func Start(ctx context.Context, root string, log io.Writer) error {
 	st, err := sim.LoadState(root)
 	if err != nil {
 		return err
 	}
 	p := st.Paths()
-	scripts := existing(filepath.Join(p.Root, "slapd-*", "start-slapd"))
-	scripts = append(scripts, filepath.Join(p.Root, "start-admin"), filepath.Join(p.Inst(), "start-msg"))
-	scripts = append(scripts, existing(filepath.Join(p.WSRoot, "https-*", "start"))...)
+	type script struct {
+		path string
+		args []string
+	}
+	var scripts []script
+	for _, s := range existing(filepath.Join(p.Root, "slapd-*", "start-slapd")) {
+		scripts = append(scripts, script{path: s})
+	}
+	scripts = append(scripts, script{path: filepath.Join(p.Root, "start-admin")})
+	msg := script{path: filepath.Join(p.Inst(), "start-msg")}
+	if haHost(st) {
+		msg.args = []string{"ha"}
+	}
+	scripts = append(scripts, msg)
+	for _, s := range existing(filepath.Join(p.WSRoot, "https-*", "start")) {
+		scripts = append(scripts, script{path: s})
+	}
 	for _, s := range scripts {
-		if err := runScript(ctx, log, s); err != nil {
+		if err := runScript(ctx, log, s.path, s.args...); err != nil {
 			return err
 		}
+	}
+	if haHost(st) {
+		return startHAMonitor(st, log)
 	}
 	return nil
 }
 
 // Stop stops every service of the host through its own scripts, in the
 // reverse order: https-*/stop, stop-msg, stop-admin, slapd-*/stop-slapd.
-// Every script runs; their errors are joined.
+// On an HA host it stops the cluster monitor first, so that it does not
+// start the messaging daemons again behind stop-msg, and runs
+// `stop-msg ha`. Every script runs; their errors are joined.
 func Stop(ctx context.Context, root string, log io.Writer) error {
 	st, err := sim.LoadState(root)
 	if err != nil {
 		return err
 	}
 	p := st.Paths()
+	var errs []error
+	if err := stopHAMonitor(p, log); err != nil {
+		errs = append(errs, err)
+	}
 	scripts := existing(filepath.Join(p.WSRoot, "https-*", "stop"))
 	for _, s := range []string{filepath.Join(p.Inst(), "stop-msg"), filepath.Join(p.Root, "stop-admin")} {
 		if _, err := os.Stat(s); err == nil {
@@ -71,9 +98,12 @@ func Stop(ctx context.Context, root string, log io.Writer) error {
 		}
 	}
 	scripts = append(scripts, existing(filepath.Join(p.Root, "slapd-*", "stop-slapd"))...)
-	var errs []error
 	for _, s := range scripts {
-		if err := runScript(ctx, log, s); err != nil {
+		var args []string
+		if s == filepath.Join(p.Inst(), "stop-msg") && haHost(st) {
+			args = []string{"ha"}
+		}
+		if err := runScript(ctx, log, s, args...); err != nil {
 			errs = append(errs, err)
 		}
 	}
