@@ -92,10 +92,15 @@ func collectConfigs(ctx context.Context, t *Target, s *facts.Snapshot) ([]string
 
 		// The 5.2 setup moves the old configuration to backup.<timestamp>:
 		// postflight compares it with the new files.
-		for _, b := range backupDirs(t.Root, t.InstDir) {
+		backups := backupDirs(t.Root, t.InstDir)
+		for _, b := range backups {
 			dir := filepath.Join(t.Root, filepath.FromSlash(b), "config")
 			read(filepath.Join(dir, "msg.conf"), parse.MsgConf, false)
 			read(filepath.Join(dir, "local.conf"), parse.MsgConf, false)
+		}
+		// Every other file of the newest backup, line by line.
+		if n := len(backups); n > 0 && ctx.Err() == nil {
+			c.BackupDiffs = collectBackupDiffs(t.Root, t.InstDir, backups[n-1])
 		}
 	}
 

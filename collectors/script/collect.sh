@@ -276,6 +276,39 @@ file() {
 	fi
 }
 
+# hasnul FILE: FILE holds a NUL byte (is not text).
+hasnul() { ! tr -d '\000' < "$1" | cmp -s - "$1"; }
+
+# backupdiff BACKUP INST: how each regular file of BACKUP, but
+# config/msg.conf and config/local.conf (compared by key), differs from the
+# file of the same name under INST; one line each that differs: "absent
+# REL", "binary REL", "unreadable backup|current REL" or "text REL"; then
+# both copies of each text file, redacted (text mode).
+backupdiff() {
+	(cd "$1" 2>/dev/null && find . -type f -print) | sed 's|^\./||' | sort > "$TMPD/bfiles"
+	: > "$TMPD/btext"
+	begin "backupdiff $1"
+	while IFS= read -r _bd_r; do
+		case $_bd_r in config/msg.conf|config/local.conf) continue ;; esac
+		_bd_o=$1/$_bd_r
+		_bd_c=$2/$_bd_r
+		if [ ! -r "$_bd_o" ]; then say "unreadable backup $_bd_r"
+		elif [ ! -f "$_bd_c" ]; then say "absent $_bd_r"
+		elif [ ! -r "$_bd_c" ]; then say "unreadable current $_bd_r"
+		elif cmp -s "$_bd_o" "$_bd_c"; then :
+		elif hasnul "$_bd_o" || hasnul "$_bd_c"; then say "binary $_bd_r"
+		else
+			say "text $_bd_r"
+			say "$_bd_r" >> "$TMPD/btext"
+		fi
+	done < "$TMPD/bfiles"
+	end backupdiff 0
+	while IFS= read -r _bd_r; do
+		file "$1/$_bd_r" text
+		file "$2/$_bd_r" text
+	done < "$TMPD/btext"
+}
+
 # run NAME EXE ARGS...: a command's output (stdout and stderr, first 64
 # KiB) run in the executable's directory, and its exit status.
 run() {
@@ -410,11 +443,17 @@ collect() {
 		file "$INSTDIR/imta/config/imta.cnf" text
 		file "$INSTDIR/imta/config/dispatcher.cnf" disp
 		file "$INSTDIR/imta/config/job_controller.cnf" disp
+		_nb=
 		for _b in "$INSTDIR"/backup.*; do
 			[ -d "$_b" ] || continue
 			file "$_b/config/msg.conf" conf
 			file "$_b/config/local.conf" conf
+			case ${_b##*/} in
+			backup.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) _nb=$_b ;;
+			esac
 		done
+		# The newest backup.<timestamp>, file by file.
+		[ -z "$_nb" ] || backupdiff "$_nb" "$INSTDIR"
 	fi
 	if [ -n "$WSABS" ] && [ -d "$WSABS" ]; then
 		for _h in "$WSABS"/https-*; do

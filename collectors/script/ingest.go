@@ -312,6 +312,9 @@ func (m *material) configs(t *collectors.Target, s *facts.Snapshot) ([]string, e
 			rd(dir+"/msg.conf", parse.MsgConf, false)
 			rd(dir+"/local.conf", parse.MsgConf, false)
 		}
+		if n := len(s.Install.Backups); n > 0 {
+			c.BackupDiffs = m.backupDiffs(t, s.Install.Backups[n-1])
+		}
 	}
 	adm := rd(t.Root+"/admin-serv/config/adm.conf", parse.KeyColonValue, false)
 	if p, ok := collectors.FirstPort(adm.raw["port"]); ok {
@@ -344,6 +347,69 @@ func (m *material) configs(t *collectors.Target, s *facts.Snapshot) ([]string, e
 	}
 	s.Configs = c
 	return partial, nil
+}
+
+// backupDiffs mirrors the configs collector's comparison of the newest
+// backup directory (backup, relative to the root) with the files in place.
+func (m *material) backupDiffs(t *collectors.Target, backup string) []facts.BackupDiff {
+	bd := m.backupDiff
+	dir := t.Root + "/" + backup
+	if bd == nil || bd.dir != dir {
+		return nil
+	}
+	var out []facts.BackupDiff
+	for _, row := range bd.rows {
+		state, rel, ok := strings.Cut(row, " ")
+		if !ok {
+			continue
+		}
+		d := facts.BackupDiff{Backup: backup}
+		switch state {
+		case "absent":
+			d.State = facts.BackupFileAbsent
+		case "binary":
+			d.State = facts.BackupBinaryDiffers
+		case "unreadable":
+			which, name, _ := strings.Cut(rel, " ")
+			rel = name
+			p := dir + "/" + rel
+			if which == "current" {
+				p = t.InstDir + "/" + rel
+			}
+			d.State, d.Error = facts.BackupUnreadable, fmt.Sprintf("open %s: permission denied", p)
+		case "text":
+			old, cur := m.files[dir+"/"+rel], m.files[t.InstDir+"/"+rel]
+			switch {
+			case old == nil || old.state != "ok":
+				d.State, d.Error = facts.BackupUnreadable, fileErrorOrMissing(dir+"/"+rel, old)
+			case cur == nil || cur.state != "ok":
+				d.State, d.Error = facts.BackupUnreadable, fileErrorOrMissing(t.InstDir+"/"+rel, cur)
+			default:
+				diff, differs := collectors.LineDiff(collectors.SplitLines(old.data), collectors.SplitLines(cur.data))
+				if !differs {
+					continue
+				}
+				d.State, d.Missing, d.MissingTotal = diff.State, diff.Missing, diff.MissingTotal
+			}
+		default:
+			continue
+		}
+		if collectors.IsKeyedBackupFile(rel) {
+			continue
+		}
+		d.Name = rel
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// fileErrorOrMissing is fileError for a file section the bundle may lack.
+func fileErrorOrMissing(p string, f *fileSec) string {
+	if f == nil {
+		return "not gathered by the collector script"
+	}
+	return fileError(p, f)
 }
 
 // command is the output and error of a command the script ran.

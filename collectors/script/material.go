@@ -88,6 +88,10 @@ type material struct {
 	hosts    string
 	done     bool
 
+	// backupDiff is the "backupdiff" section: the newest backup directory
+	// and its rows ("absent REL", "text REL", ...).
+	backupDiff *backupDiffSec
+
 	loc *time.Location
 	now time.Time
 }
@@ -296,6 +300,12 @@ func (m *material) read(ctx context.Context, r *reader, s *section) error {
 		}
 		ls.rc = rc
 		m.ldap[s.line] = ls
+	case "backupdiff": // backupdiff <backup dir>
+		lines, _, err := collect()
+		if err != nil {
+			return err
+		}
+		m.backupDiff = &backupDiffSec{dir: s.line, rows: lines}
 	case "hosts":
 		lines, _, err := collect()
 		if err != nil {
@@ -309,6 +319,13 @@ func (m *material) read(ctx context.Context, r *reader, s *section) error {
 		}
 	}
 	return nil
+}
+
+// backupDiffSec is the script's comparison of the newest backup.<timestamp>
+// with the files in place.
+type backupDiffSec struct {
+	dir  string
+	rows []string
 }
 
 func (m *material) addFile(p string, f *fileSec) {

@@ -17,6 +17,7 @@ import (
 	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/sim"
+	"github.com/msguard/msguard/internal/sim/tree"
 	"github.com/msguard/msguard/internal/simtest"
 	"github.com/msguard/msguard/policies"
 )
@@ -210,20 +211,22 @@ func TestParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name  string
-		edit  func(*sim.Scenario)
-		start bool
+		name    string
+		edit    func(*sim.Scenario)
+		start   bool
+		prepare func(*testing.T, *simtest.Host)
 	}{
-		{"reference running", func(s *sim.Scenario) { root := s.Root; *s = ref; s.Root = root }, true},
+		{"reference running", func(s *sim.Scenario) { root := s.Root; *s = ref; s.Root = root }, true, nil},
 		{"5.2 ds 4.16 stopped, no webserver, ha sc22", func(s *sim.Scenario) {
 			s.MsgVersion, s.DSVersion, s.HA, s.Users, s.PAB = "5.2 HotFix 1.02", "4.16", "sc22", 30, 5
 			s.MailLog = sim.MailLogSpec{E: 5, D: 4, R: 1, J: 1, Garbage: 2}
 			s.Queue = sim.QueueSpec{Messages: 40, Held: 3, Temp: 2}
-		}, false},
+			s.IMTACustomizations = true
+		}, false, upgradeLike},
 		{"two ds, da 1.2, pab missing, vcs, running", func(s *sim.Scenario) {
 			s.DSInstances, s.WebServer, s.DA, s.HA, s.PABMissing = []string{"budgie", "config"}, "6.0SP2", "1.2", "vcs", true
 			s.Queue = sim.QueueSpec{Messages: 25, Subdirs: 2}
-		}, true},
+		}, true, nil},
 	}
 	pathDir, shells := gnuFreePath(t)
 	engine, err := policies.New(context.Background(), policies.Config{})
@@ -233,6 +236,9 @@ func TestParity(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := simtest.New(t, tt.edit)
+			if tt.prepare != nil {
+				tt.prepare(t, h)
+			}
 			if tt.start {
 				h.Start(t)
 			}
@@ -253,6 +259,9 @@ func TestParity(t *testing.T) {
 			scriptPath := filepath.Join(t.TempDir(), "collect.sh")
 			if err := os.WriteFile(scriptPath, sh.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
+			}
+			if tt.prepare != nil {
+				checkBackupDiffs(t, live.Configs)
 			}
 			want := normalise(t, live)
 			wantVerdicts := verdicts(t, engine, live, live.CollectedAt)
@@ -279,6 +288,83 @@ func TestParity(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// upgradeLike leaves the host as setup -k would (an older backup too):
+// config/{msg,local}.conf, imta/config and html moved into the newest
+// INST/backup.<timestamp> and written anew without customisations. The
+// backup copy also has a file gone now, a binary file that differs, a
+// secret line and CRLF lines.
+func upgradeLike(t *testing.T, h *simtest.Host) {
+	t.Helper()
+	inst := h.Paths.Inst()
+	backup := filepath.Join(inst, "backup.20020916103000")
+	for _, rel := range []string{"config/local.conf", "config/msg.conf", "imta/config", "html"} {
+		dst := filepath.Join(backup, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(inst, filepath.FromSlash(rel)), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := h.State
+	for _, w := range []func(*sim.State, bool) error{tree.WriteMsgConfig, tree.WriteIMTAConfig, tree.WriteHTML} {
+		if err := w(st, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(path, body string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sec := st.Scenario.Secrets
+	write(filepath.Join(backup, "html", "site", "motd.html"), "<p>Siroe staff only</p>\r\n<p>helpdesk x4411</p>\r\n")
+	write(filepath.Join(backup, "html", "logo.gif"), "GIF89a\x00\x01old")
+	write(filepath.Join(inst, "html", "logo.gif"), "GIF89a\x00\x01new")
+	opt := filepath.Join(backup, "imta", "config", "option.dat")
+	b, err := os.ReadFile(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(opt, string(b)+"LDAP_PASSWORD="+sec.UGBindCred+"\r\nLDAP_URL=ldap://admin:"+sec.ConfigAdmin+"@localhost/\n")
+	write(filepath.Join(inst, "backup.20010101000000", "imta", "config", "aliases"), "old: older\n")
+}
+
+// checkBackupDiffs: the live collector saw what upgradeLike did.
+func checkBackupDiffs(t *testing.T, c *facts.Configs) {
+	t.Helper()
+	if c == nil {
+		t.Fatal("no configs facts")
+	}
+	const b = "msg-budgie/backup.20020916103000"
+	lines := func(l ...string) facts.BackupDiff {
+		return facts.BackupDiff{Backup: b, State: facts.BackupLinesMissing, Missing: l, MissingTotal: len(l)}
+	}
+	site := tree.SiteLines()
+	want := map[string]facts.BackupDiff{
+		"html/logo.gif":          {Backup: b, State: facts.BackupBinaryDiffers},
+		"html/login.html":        lines(site["html/login.html"]),
+		"html/site/motd.html":    {Backup: b, State: facts.BackupFileAbsent},
+		"imta/config/aliases":    lines(site["imta/config/aliases"]),
+		"imta/config/imta.cnf":   lines(site["imta/config/imta.cnf"]),
+		"imta/config/mappings":   lines(site["imta/config/mappings"]),
+		"imta/config/option.dat": lines("LDAP_PASSWORD=<redacted>", "LDAP_URL=ldap://admin:<redacted>@localhost/"),
+	}
+	got := map[string]facts.BackupDiff{}
+	for _, d := range c.BackupDiffs {
+		name := d.Name
+		d.Name = ""
+		got[name] = d
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("backup diffs:\n%+v\nwant\n%+v", got, want)
 	}
 }
 

@@ -501,7 +501,7 @@ func WriteHTML(st *sim.State, withCustomizations bool) error {
 	for _, name := range HTMLFiles() {
 		data := htmlFiles[name]
 		if name == "login.html" && withCustomizations && st.Scenario.IMTACustomizations {
-			data = strings.Replace(data, "<body>", "<body>\n"+SiteLogin+"\n", 1)
+			data = strings.Replace(data, "\nUser: ", "\n"+SiteLogin+"\nUser: ", 1)
 		}
 		if err := writeFile(filepath.Join(dir, filepath.FromSlash(name)), []byte(data), 0o644); err != nil {
 			return err

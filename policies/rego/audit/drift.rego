@@ -92,20 +92,31 @@ lost contains sprintf("%s %s: %q -> %q", [fname, k, old_v, new_v]) if {
 	new_v != old_v
 }
 
+ignored_files := {f | some f in object.get(data.audit, "config_ignore_files", [])}
+
+# lost also lists the lines of the other saved files (imta/config/*, html/**) that the new files lack.
+lost contains l.text if {
+	some l in config.file_losses
+	not l.file in ignored_files
+}
+
 # METADATA
 # title: Customised configuration still not re-applied
-# description: setup -k keeps the old msg.conf and local.conf in backup.<timestamp>; postflight warns once, an audit denies until every customised key is re-applied (or listed in data audit.config_ignore_keys, or waived).
+# description: setup -k keeps the old msg.conf, local.conf, imta/config/ and html/ in backup.<timestamp>; postflight warns once, an audit denies until every customised key and line is re-applied (or the key is listed in data audit.config_ignore_keys, the file relative to INST in audit.config_ignore_files, or the finding is waived).
 # custom:
 #   key: audit.config.customizations
 #   needs: [configs, baseline]
 deny_config_customizations contains f if {
 	count(lost) > 0
-	f := lib.finding("audit.config.customizations", sprintf("%d customised keys of %s are not in the running configuration: %s", [count(lost), config.latest, concat("; ", sort(lost))]), {
-		"actual": concat("; ", sort(lost)), "expected": "every customised key re-applied",
-		"remediation": [
-			lib.cmd(sprintf("diff %s/%s/config/msg.conf %s/config/msg.conf", [lib.root, config.latest, lib.inst])),
-			lib.hint("re-apply each key with configutil -o KEY -v VALUE, then restart"),
-		],
+	f := lib.finding("audit.config.customizations", sprintf("%d customised keys or lines of %s are not in the running configuration: %s", [count(lost), config.latest, concat("; ", sort(lost))]), {
+		"actual": concat("; ", sort(lost)), "expected": "every customised key and line re-applied",
+		"remediation": array.concat(
+			array.concat(
+				[lib.cmd(sprintf("diff %s/%s/config/msg.conf %s/config/msg.conf", [lib.root, config.latest, lib.inst]))],
+				sort(config.diff_cmds),
+			),
+			[lib.hint("re-apply each key with configutil -o KEY -v VALUE and each line in its file (imta/config changes need imsimta cnbuild), then restart")],
+		),
 	})
 }
 

@@ -130,3 +130,23 @@ test_disk_alarm_default_threshold if {
 	some f in drift.warn_disk_alarm with input as same({"configs": {"files": []}, "mounts": {"filesystems": fs}})
 	contains(f.msg, "5% free, below the alarm threshold of 10%")
 }
+
+test_config_lines_lost if {
+	diffs := [
+		{"backup": "msg-budgie/backup.20261127090000", "name": "imta/config/aliases", "state": "lines_missing", "missing": ["helpdesk: user0001@siroe.com"], "missing_total": 1},
+		{"backup": "msg-budgie/backup.20261127090000", "name": "html/login.html", "state": "lines_missing", "missing": ["<p>site</p>"], "missing_total": 1},
+	]
+	now := {"configs": object.union(upgraded.configs, {"backup_diffs": diffs})}
+	tests := [
+		{"ignore": [], "fires": true, "want": `html/login.html: line "<p>site</p>" missing; imta/config/aliases: line "helpdesk: user0001@siroe.com" missing`},
+		{"ignore": ["imta/config/aliases"], "fires": true, "want": `1 customised keys or lines`},
+		{"ignore": ["imta/config/aliases", "html/login.html"], "fires": false, "want": ""},
+	]
+	every tc in tests {
+		fs := drift.deny_config_customizations with input as same(now) with data.audit.config_ignore_files as tc.ignore
+		(count(fs) > 0) == tc.fires
+		every f in fs {
+			contains(f.msg, tc.want)
+		}
+	}
+}

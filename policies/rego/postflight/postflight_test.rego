@@ -91,3 +91,42 @@ test_customizations_lost if {
 	some f in config.warn_customizations with input as inp({"configs": {"files": files}})
 	contains(f.msg, `msg.conf service.imap.idletimeout: "7200" -> "(absent)"`)
 }
+
+test_customized_lines_lost if {
+	diffs := [
+		{"backup": "msg-budgie/backup.20261127110000", "name": "imta/config/mappings", "state": "lines_missing", "missing": ["  tcp_local|*@partner.siroe.net|tcp_local|*  $Y"], "missing_total": 1},
+		{"backup": "msg-budgie/backup.20261127110000", "name": "imta/config/option.dat", "state": "lines_missing", "missing": ["LDAP_PASSWORD=<redacted>"], "missing_total": 3},
+		{"backup": "msg-budgie/backup.20261127110000", "name": "html/logo.gif", "state": "binary_differs"},
+		{"backup": "msg-budgie/backup.20261127110000", "name": "html/site/motd.html", "state": "absent"},
+		{"backup": "msg-budgie/backup.20261127110000", "name": "html/x.html", "state": "unreadable", "error": "open /x: permission denied"},
+		# an older backup is not compared
+		{"backup": "msg-budgie/backup.20011127110000", "name": "imta/config/aliases", "state": "lines_missing", "missing": ["old: older"], "missing_total": 1},
+	]
+	tests := [
+		{"diffs": diffs, "want": [
+			`imta/config/mappings: line "  tcp_local|*@partner.siroe.net|tcp_local|*  $Y" missing`,
+			`imta/config/option.dat: line "LDAP_PASSWORD=<redacted>" missing`,
+			`imta/config/option.dat: 2 more lines missing`,
+			`html/logo.gif: binary content differs`,
+			`html/site/motd.html: file absent from the new configuration`,
+			`html/x.html: cannot compare: open /x: permission denied`,
+			"6 keys or lines of msg-budgie/backup.20261127110000 differ",
+		]},
+		# Without msg.conf files at all, the backup comes from the diffs alone.
+		{"diffs": [diffs[0]], "want": ["1 keys or lines of msg-budgie/backup.20261127110000 differ"]},
+	]
+	every tc in tests {
+		some f in config.warn_customizations with input as inp({"configs": {"files": [], "backup_diffs": tc.diffs}})
+		every w in tc.want {
+			contains(f.msg, w)
+		}
+		not contains(f.msg, "old: older")
+		some r in f.remediation
+		endswith(r.text, "/msg-budgie/backup.20261127110000/imta/config /usr/iplanet/server5/msg-budgie/imta/config")
+		startswith(r.text, "diff -r ")
+	}
+}
+
+test_customizations_none_lost if {
+	count(config.warn_customizations) == 0 with input as inp({"configs": {"files": [], "backup_diffs": []}})
+}
