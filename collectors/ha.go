@@ -48,9 +48,19 @@ const (
 //     "#Group Parent Child" then rows "iMS5 mail logical_IP". Services holds
 //     "<group>@<system>" per system and "<group>" = ONLINE when any system
 //     has it online, else the first system's state.
+//   - Sun Cluster 2.2, `haget -f master -h ims-lh`: the physical host
+//     mastering the logical host (Master); `haget -f mastered`: the logical
+//     hosts this host masters, one a line (IsMaster when ims-lh is one).
+//     A haget that fails or is missing sets MasterError.
 //   - Sun Cluster 3.x, `scstat -g`: lines "Group: <name> <node> <state>"
 //     (also "Resource Group: ..."), same keys as VCS; `pkginfo SUNWscims`
-//     exit status 0 sets AgentPackage.
+//     exit status 0 sets AgentPackage. `scstat -n`: lines
+//     "Cluster node: <name> <Online|Offline>" (Nodes; a failure sets
+//     NodesError). Each Online node's SUNWscims VERSION comes from
+//     `pkginfo -l SUNWscims` for this host and from
+//     `ssh -o BatchMode=yes <node> pkginfo -l SUNWscims` for the others; a
+//     node that is Offline or that ssh cannot reach (exit 255) is kept,
+//     Reachable false, with the reason in its Error.
 //
 // Every command runs with a timeout; a command that fails or times out is
 // listed as partial, with the kind still reported.
@@ -69,20 +79,41 @@ func collectHA(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, err
 	}
 	var partial []string
 	var raw bytes.Buffer
-	run := func(tool string, args ...string) (string, bool) {
+	runErr := func(tool string, args ...string) (string, error) {
 		out, err := runTool(ctx, found[tool], path, args...)
 		fmt.Fprintf(&raw, "$ %s\n%s", strings.Join(append([]string{tool}, args...), " "), out)
 		if err != nil {
 			partial = append(partial, err.Error())
-			return out, false
 		}
-		return out, true
+		return out, err
+	}
+	run := func(tool string, args ...string) (string, bool) {
+		out, err := runErr(tool, args...)
+		return out, err == nil
 	}
 	switch {
 	case found["scrgadm"] != "" && found["scstat"] != "":
 		h.Kind = HASC3
 		if out, ok := run("scstat", "-g"); ok {
 			h.Services = parseGroupStates(out, parseSC3Line)
+		}
+		out, err := runErr("scstat", "-n")
+		h.Nodes, h.NodesError = SC3Nodes(out, err)
+		me := shortName(hostName())
+		for i := range h.Nodes {
+			n := &h.Nodes[i]
+			if !SC3NodeOnline(n) {
+				continue
+			}
+			n.Local = n.Name == me
+			args := SC3AgentCommand(n.Name, n.Local)
+			exe := lookPathIn(args[0], path)
+			if exe == "" {
+				SC3NodeAgent(n, "", 0, fmt.Errorf("%s not found", args[0]))
+				continue
+			}
+			out, rc, err := runToolRC(ctx, exe, path, args[1:]...)
+			SC3NodeAgent(n, out, rc, err)
 		}
 		if p := lookPathIn("pkginfo", path); p != "" {
 			_, err := runTool(ctx, p, path, "SUNWscims")
@@ -110,6 +141,14 @@ func collectHA(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, err
 		if out, ok := run("hareg"); ok {
 			h.Services = parseHareg(out)
 		}
+		if found["haget"] = lookPathIn("haget", path); found["haget"] == "" {
+			h.Master, h.IsMaster, h.MasterError = SC22Master("", errors.New("haget not found"), "", nil)
+			partial = append(partial, h.MasterError)
+			break
+		}
+		master, merr := runErr("haget", "-f", "master", "-h", sc22Logical)
+		mastered, derr := runErr("haget", "-f", "mastered")
+		h.Master, h.IsMaster, h.MasterError = SC22Master(master, merr, mastered, derr)
 	}
 	if raw.Len() > haRawLimit {
 		raw.Truncate(haRawLimit)
@@ -162,6 +201,149 @@ func runTool(ctx context.Context, exe, path string, args ...string) (string, err
 		return out.String(), fmt.Errorf("%s: %w", name, err)
 	}
 	return out.String(), nil
+}
+
+// runToolRC runs a command as runTool does and returns its standard output
+// and error together, and its exit code; err is set only when it could not
+// run or timed out.
+func runToolRC(ctx context.Context, exe, path string, args ...string) (string, int, error) {
+	name := strings.Join(append([]string{filepath.Base(exe)}, args...), " ")
+	ctx, cancel := context.WithTimeout(ctx, haCommandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Env = append(os.Environ(), "PATH="+path, "LC_ALL=C")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return out.String(), -1, fmt.Errorf("%s: timed out", name)
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return out.String(), ee.ExitCode(), nil
+	}
+	if err != nil {
+		return out.String(), -1, fmt.Errorf("%s: %w", name, err)
+	}
+	return out.String(), 0, nil
+}
+
+// hostName is this host's name as uname -n gives it ("" when unknown).
+func hostName() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// shortName is a host name without its domain, lower-case.
+func shortName(h string) string {
+	h, _, _ = strings.Cut(strings.TrimSpace(h), ".")
+	return strings.ToLower(h)
+}
+
+// sc22Logical is the Sun Cluster 2.2 logical host of the Messaging Server.
+const sc22Logical = "ims-lh"
+
+// SC22Master decides the Sun Cluster 2.2 master facts from the output and
+// error of `haget -f master -h ims-lh` and of `haget -f mastered`: the
+// master's name, whether this host masters ims-lh, and why that is
+// unknown ("" when both commands succeeded). An unknown master is never
+// this host.
+func SC22Master(master string, masterErr error, mastered string, masteredErr error) (string, bool, string) {
+	var errs []string
+	name := ""
+	if masterErr != nil {
+		errs = append(errs, masterErr.Error())
+	} else if name = firstLine(master); name == "" {
+		errs = append(errs, "haget -f master -h "+sc22Logical+" printed no host")
+	}
+	is := false
+	if masteredErr != nil {
+		errs = append(errs, masteredErr.Error())
+	} else {
+		for _, l := range strings.Split(mastered, "\n") {
+			is = is || strings.TrimSpace(l) == sc22Logical
+		}
+	}
+	if len(errs) > 0 {
+		return name, false, strings.Join(errs, "; ")
+	}
+	return name, is, ""
+}
+
+// SC3Nodes parses `scstat -n` lines "Cluster node: <name> <status>" from
+// its output and error into the nodes and the NodesError: the command's
+// error, or that it listed no node.
+func SC3Nodes(out string, err error) ([]facts.HANode, string) {
+	if err != nil {
+		return nil, err.Error()
+	}
+	var nodes []facts.HANode
+	for _, line := range strings.Split(out, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "Cluster node:")
+		if f := strings.Fields(rest); ok && len(f) >= 2 {
+			nodes = append(nodes, facts.HANode{Name: f[0], Status: f[1]})
+		}
+	}
+	if len(nodes) == 0 {
+		return nil, "scstat -n listed no cluster node"
+	}
+	return nodes, ""
+}
+
+// SC3NodeOnline reports whether the node is Online in scstat -n; an
+// Offline node is marked unreachable, with the reason, and not asked.
+func SC3NodeOnline(n *facts.HANode) bool {
+	if strings.EqualFold(n.Status, "Online") {
+		return true
+	}
+	n.Reachable = false
+	n.Error = fmt.Sprintf("node %s is %s in scstat -n", n.Name, n.Status)
+	return false
+}
+
+// SC3AgentCommand is the command that reads a node's SUNWscims package:
+// pkginfo for this host, ssh for the others.
+func SC3AgentCommand(node string, local bool) []string {
+	if local {
+		return []string{"pkginfo", "-l", sc3AgentPkg}
+	}
+	return []string{"ssh", "-o", "BatchMode=yes", node, "pkginfo", "-l", sc3AgentPkg}
+}
+
+// sc3AgentPkg is the Sun Cluster 3.x agent package of the Messaging Server.
+const sc3AgentPkg = "SUNWscims"
+
+// SC3NodeAgent fills a node's package facts from the output (stdout and
+// stderr), exit code and error of its SC3AgentCommand: exit 0 gives
+// AgentVersion (the VERSION line); exit 255 (ssh could not connect) or an
+// error leaves the node unreachable; any other exit is a reachable node
+// without the package ("was not found") or with an unreadable one.
+func SC3NodeAgent(n *facts.HANode, out string, rc int, err error) {
+	line := firstLine(out)
+	switch {
+	case err != nil:
+		n.Reachable, n.Error = false, err.Error()
+	case rc == 255:
+		n.Reachable, n.Error = false, "ssh "+n.Name+": "+line
+	case rc == 0:
+		n.Reachable = true
+		for _, l := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "VERSION:"); ok {
+				n.AgentVersion = strings.TrimSpace(v)
+			}
+		}
+		if n.AgentVersion == "" {
+			n.Error = "pkginfo -l " + sc3AgentPkg + " printed no VERSION"
+		}
+	default:
+		n.Reachable = true
+		if !strings.Contains(out, "was not found") {
+			n.Error = fmt.Sprintf("pkginfo -l %s: exit status %d: %s", sc3AgentPkg, rc, line)
+		}
+	}
 }
 
 // parseHareg reads Sun Cluster 2.2 `hareg` lines "<service> <on|off>".

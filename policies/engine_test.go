@@ -12,6 +12,7 @@ var runbookKeys = []string{
 	"preflight.ds.upgrade_required", "preflight.ds.version_unknown", "preflight.disk.backup_space",
 	"preflight.queue.backlog", "preflight.queue.held", "preflight.store.missing", "preflight.media.missing",
 	"preflight.run.unfinished", "preflight.webserver.upgrade_required", "preflight.da.upgrade_required",
+	"preflight.ha.not_master", "preflight.ha.node_unreachable",
 	"quiesce.dispatcher.running", "quiesce.msg.running", "quiesce.admin.running", "quiesce.webserver.running",
 	"quiesce.ds.unreachable", "postflight.msg.version", "postflight.ds.version", "postflight.msg.not_running",
 	"postflight.store.not_restored", "postflight.ldap.dssetup_missing", "postflight.maillog.errors",

@@ -127,7 +127,7 @@ func TestMissingFactsNeverPass(t *testing.T) {
 	}
 	for _, c := range []string{facts.CollectorInstall, facts.CollectorVersions, facts.CollectorProcesses,
 		facts.CollectorMounts, facts.CollectorQueue, facts.CollectorStore, facts.CollectorConfigs,
-		facts.CollectorLDAP, facts.CollectorMailLog, facts.CollectorRunState} {
+		facts.CollectorLDAP, facts.CollectorHA, facts.CollectorMailLog, facts.CollectorRunState} {
 		if !used[c] {
 			t.Errorf("no rule declares it needs %s", c)
 		}

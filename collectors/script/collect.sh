@@ -560,18 +560,37 @@ collect() {
 
 	# Cluster CLIs.
 	begin ha
-	for _t in hareg hagrp hares scrgadm scstat pkginfo; do
+	for _t in hareg haget hagrp hares scrgadm scstat pkginfo ssh; do
 		_p=`have $_t` && say "tool $_t $_p"
 	done
 	end ha 0
 	if have scrgadm >/dev/null && have scstat >/dev/null; then
 		run "scstat -g" "`have scstat`" -g
 		if have pkginfo >/dev/null; then run "pkginfo SUNWscims" "`have pkginfo`" SUNWscims; fi
+		# Every Online node's agent package: pkginfo here, ssh elsewhere.
+		run "scstat -n" "`have scstat`" -n
+		_me=`uname -n | sed 's/\..*//' | tr 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' 'abcdefghijklmnopqrstuvwxyz'`
+		"`have scstat`" -n > "$TMPD/sc3nodes" 2>/dev/null || : > "$TMPD/sc3nodes"
+		awk '$1 == "Cluster" && $2 == "node:" && tolower($4) == "online" { print $3 }' "$TMPD/sc3nodes" |
+		while IFS= read -r _n; do
+			if [ "$_n" = "$_me" ]; then
+				if have pkginfo >/dev/null; then run "pkginfo -l SUNWscims" "`have pkginfo`" -l SUNWscims
+				else say "$M CMD pkginfo -l SUNWscims missing pkginfo"; fi
+			elif have ssh >/dev/null; then
+				run "ssh -o BatchMode=yes $_n pkginfo -l SUNWscims" "`have ssh`" -o BatchMode=yes "$_n" pkginfo -l SUNWscims
+			else
+				say "$M CMD ssh -o BatchMode=yes $_n pkginfo -l SUNWscims missing ssh"
+			fi
+		done
 	elif have hagrp >/dev/null && have hares >/dev/null; then
 		run "hagrp -state iMS5" "`have hagrp`" -state iMS5
 		run "hares -dep" "`have hares`" -dep
 	elif have hareg >/dev/null; then
 		run "hareg" "`have hareg`"
+		if have haget >/dev/null; then
+			run "haget -f master -h ims-lh" "`have haget`" -f master -h ims-lh
+			run "haget -f mastered" "`have haget`" -f mastered
+		fi
 	fi
 
 	# msguard's own remediate state, if msguard ever ran here.

@@ -748,14 +748,18 @@ func (m *material) ha(_ *collectors.Target, s *facts.Snapshot) ([]string, error)
 	}
 	var partial []string
 	var raw bytes.Buffer
-	run := func(name string) (string, bool) {
+	runErr := func(name string) (string, error) {
 		out, err := m.command(name, name)
 		fmt.Fprintf(&raw, "$ %s\n%s", name, out)
 		if err != nil {
-			partial = append(partial, strings.TrimPrefix(err.Error(), "run "))
-			return out, false
+			err = errors.New(strings.TrimPrefix(err.Error(), "run "))
+			partial = append(partial, err.Error())
 		}
-		return out, true
+		return out, err
+	}
+	run := func(name string) (string, bool) {
+		out, err := runErr(name)
+		return out, err == nil
 	}
 	switch {
 	case found["scrgadm"] && found["scstat"]:
@@ -767,6 +771,32 @@ func (m *material) ha(_ *collectors.Target, s *facts.Snapshot) ([]string, error)
 			h.AgentPackage = c.rc == "0"
 		} else {
 			partial = append(partial, "pkginfo not found: cluster agent package SUNWscims not checked")
+		}
+		out, err := runErr("scstat -n")
+		h.Nodes, h.NodesError = collectors.SC3Nodes(out, err)
+		me, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(m.meta["nodename"])), ".")
+		for i := range h.Nodes {
+			n := &h.Nodes[i]
+			if !collectors.SC3NodeOnline(n) {
+				continue
+			}
+			n.Local = n.Name == me
+			args := collectors.SC3AgentCommand(n.Name, n.Local)
+			name := strings.Join(args, " ")
+			c := m.cmds[name]
+			switch {
+			case c == nil:
+				collectors.SC3NodeAgent(n, "", 0, fmt.Errorf("%s: not gathered by the collector script", name))
+			case c.missing:
+				collectors.SC3NodeAgent(n, "", 0, fmt.Errorf("%s not found", args[0]))
+			default:
+				rc, err := strconv.Atoi(c.rc)
+				if err != nil {
+					collectors.SC3NodeAgent(n, c.out, 0, errors.New(strings.TrimPrefix(exitStatus(name, c.rc).Error(), "run ")))
+					continue
+				}
+				collectors.SC3NodeAgent(n, c.out, rc, nil)
+			}
 		}
 	case found["hagrp"] && found["hares"]:
 		h.Kind = collectors.HAVCS
@@ -781,6 +811,14 @@ func (m *material) ha(_ *collectors.Target, s *facts.Snapshot) ([]string, error)
 		if out, ok := run("hareg"); ok {
 			h.Services = collectors.HAServices(collectors.HASC22, out)
 		}
+		if m.haPaths["haget"] == "" {
+			h.Master, h.IsMaster, h.MasterError = collectors.SC22Master("", errors.New("haget not found"), "", nil)
+			partial = append(partial, h.MasterError)
+			break
+		}
+		master, merr := runErr("haget -f master -h ims-lh")
+		mastered, derr := runErr("haget -f mastered")
+		h.Master, h.IsMaster, h.MasterError = collectors.SC22Master(master, merr, mastered, derr)
 	}
 	if raw.Len() > collectors.HARawLimit {
 		raw.Truncate(collectors.HARawLimit)

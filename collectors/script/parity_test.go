@@ -223,6 +223,12 @@ func TestParity(t *testing.T) {
 			s.Queue = sim.QueueSpec{Messages: 40, Held: 3, Temp: 2}
 			s.IMTACustomizations = true
 		}, false, upgradeLike},
+		{"sc3 with a node down, stopped", func(s *sim.Scenario) {
+			me, _ := os.Hostname()
+			me, _, _ = strings.Cut(me, ".")
+			s.HA, s.HANodes, s.HAUnreachable = "sc3", []string{me, "kea", "moa"}, []string{"moa"}
+		}, false, nil},
+		{"sc22 mastered elsewhere, stopped", func(s *sim.Scenario) { s.HA, s.HAMaster = "sc22", "parrot" }, false, nil},
 		{"two ds, da 1.2, pab missing, vcs, running", func(s *sim.Scenario) {
 			s.DSInstances, s.WebServer, s.DA, s.HA, s.PABMissing = []string{"budgie", "config"}, "6.0SP2", "1.2", "vcs", true
 			s.Queue = sim.QueueSpec{Messages: 25, Subdirs: 2}

@@ -7,8 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,7 +44,12 @@ const (
 // other processes under the root. One monitor runs per host: it holds an
 // flock on RunDir/ha-monitor.lock and writes RunDir/ha-monitor.pid. It
 // exits by itself when the host's state file is gone.
-func haMonitor(ctx context.Context, _ []string, stdio sim.Stdio) int {
+//
+// `ha-monitor -daemon` detaches it as a real cluster daemon is: it starts
+// the monitor in a session of its own (so that it is nobody's child),
+// waits until it has written its pid file and exits 0; its output goes
+// where -daemon's did.
+func haMonitor(ctx context.Context, args []string, stdio sim.Stdio) int {
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "%s: find own executable: %v\n", haMonitorName, err)
@@ -54,6 +61,13 @@ func haMonitor(ctx context.Context, _ []string, stdio sim.Stdio) int {
 		return 2
 	}
 	p := sim.Paths{Root: root}
+	switch {
+	case len(args) == 1 && args[0] == "-daemon":
+		return detachMonitor(p, stdio)
+	case len(args) > 0:
+		fmt.Fprintf(stdio.Err, "usage: %s [-daemon]\n", haMonitorName)
+		return 2
+	}
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stdio.Out, "%s %s: %s\n", time.Now().Format(time.RFC3339), haMonitorName, fmt.Sprintf(format, a...))
 	}
@@ -128,4 +142,42 @@ func monitorLoop(ctx context.Context, root string, out io.Writer, logf func(stri
 			logf("messaging daemons already started by someone else")
 		}
 	}
+}
+
+// detachMonitor starts the monitor (Paths.HAMonitor()) in its own session
+// with stdin on /dev/null and the caller's stdout and stderr, and waits up
+// to ten seconds for its pid file.
+func detachMonitor(p sim.Paths, stdio sim.Stdio) int {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "%s: %v\n", haMonitorName, err)
+		return 1
+	}
+	defer null.Close()
+	cmd := exec.Command(p.HAMonitor())
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, stdio.Out, stdio.Err
+	cmd.Dir = p.RunDir()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stdio.Err, "%s: start: %v\n", haMonitorName, err)
+		return 1
+	}
+	pid := cmd.Process.Pid
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	pidFile := filepath.Join(p.RunDir(), haMonitorName+".pid")
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			fmt.Fprintf(stdio.Err, "%s: pid %d exited at start: %v\n", haMonitorName, pid, err)
+			return 1
+		case <-time.After(50 * time.Millisecond):
+		}
+		if b, err := os.ReadFile(pidFile); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
+			return 0
+		}
+	}
+	fmt.Fprintf(stdio.Err, "%s: pid %d wrote no pid file in 10s\n", haMonitorName, pid)
+	return 1
 }

@@ -88,8 +88,9 @@ func StopMsgHA(ctx context.Context, st *sim.State, out io.Writer) error {
 }
 
 // startHAMonitor starts the cluster monitor of an HA host
-// (Paths.HAMonitor(), see package media) detached, unless it runs already,
-// and waits until it has written RunDir/ha-monitor.pid.
+// (Paths.HAMonitor(), see package media) unless it runs already: `ha-monitor
+// -daemon` detaches it (it is no child of this process) and returns once it
+// has written RunDir/ha-monitor.pid; its output goes to RunDir/ha-monitor.log.
 func startHAMonitor(st *sim.State, log io.Writer) error {
 	p := st.Paths()
 	if _, err := os.Stat(p.HAMonitor()); err != nil {
@@ -103,11 +104,19 @@ func startHAMonitor(st *sim.State, log io.Writer) error {
 		fmt.Fprintf(log, "cluster monitor already running: pid %d\n", ps[0].pid)
 		return nil
 	}
-	pid, err := startDaemon(p, startSpec{name: "ha-monitor", exe: p.HAMonitor()})
+	logPath := filepath.Join(p.RunDir(), "ha-monitor.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("start cluster monitor: %w", err)
 	}
-	fmt.Fprintf(log, "cluster monitor started: pid %d (log %s)\n", pid, filepath.Join(p.RunDir(), "ha-monitor.log"))
+	defer logf.Close()
+	cmd := exec.Command(p.HAMonitor(), "-daemon")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = p.RunDir()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("start cluster monitor: %w: %s", err, logTail(logPath))
+	}
+	fmt.Fprintf(log, "cluster monitor started: pid %d (log %s)\n", readPidFile(pidFile(p, "ha-monitor")), logPath)
 	return nil
 }
 
