@@ -67,8 +67,12 @@ set +e
 "$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history"
 exited $? 3 "msguard audit right after the upgrade" "the audit found what the upgrade left to do"
 set -e
-say "The operator re-applies the customisation setup -k dropped (configutil), restarts, and audits again"
+say "The operator re-applies the customisations setup -k dropped (the msg.conf key with configutil, the site lines of imta/config and html by putting the saved files back), restarts, and audits again"
 "$root/msg-budgie/configutil" -o service.imap.idletimeout -v 7200
+saved=$(ls -d "$root"/msg-budgie/backup.[0-9]* | tail -n 1)
+for f in imta/config/mappings imta/config/aliases imta/config/imta.cnf html/login.html; do
+  cp -p "$saved/$f" "$root/msg-budgie/$f"
+done
 "$root/msg-budgie/stop-msg" >&2
 "$root/msg-budgie/start-msg" >&2
 set +e

@@ -20,6 +20,7 @@ import (
 	"github.com/msguard/msguard/internal/sim"
 	"github.com/msguard/msguard/internal/sim/directory"
 	"github.com/msguard/msguard/internal/sim/media"
+	"github.com/msguard/msguard/internal/sim/tree"
 	"github.com/msguard/msguard/internal/simtest"
 )
 
@@ -34,8 +35,9 @@ func msguardRun(t *testing.T, args ...string) (int, string, string) {
 // TestAuditEndToEnd upgrades the reference host (a real OpenLDAP, real
 // daemons, the store on a loop mount) with msguard remediate, then audits
 // it against the baseline remediate kept: the only finding is the
-// customisation setup -k dropped; re-applied with configutil, the audit
-// passes. Then each drift is applied in turn and must be reported with its
+// customisations setup -k dropped (a msg.conf key, site lines of
+// imta/config and html); the key re-applied with configutil, the lines
+// still deny; the saved files put back too, the audit passes. Then each drift is applied in turn and must be reported with its
 // key.
 func TestAuditEndToEnd(t *testing.T) {
 	ref, err := sim.LoadScenario(filepath.Join("..", "..", "testdata", "scenarios", "reference.yaml"))
@@ -83,8 +85,42 @@ func TestAuditEndToEnd(t *testing.T) {
 	if got := keysOf(r); code != exitcode.NotReady || !slices.Equal(got, []string{"audit.config.customizations/deny", "postflight.config.customizations/warn"}) {
 		t.Fatalf("right after the upgrade: exit %d, findings %v; want only the customisation setup -k dropped", code, keysOf(r))
 	}
+	inst := h.Paths.Inst()
+	backups, _ := filepath.Glob(filepath.Join(inst, "backup.[0-9]*"))
+	if len(backups) == 0 || len(tree.CustomizedFiles(&sc)) == 0 {
+		t.Fatalf("no backup.<timestamp> in %s (%v) or reference.yaml plants no site lines", inst, backups)
+	}
+	backup := backups[len(backups)-1]
+	for _, f := range r.Findings {
+		for rel, line := range tree.SiteLines() {
+			if f.Key == "audit.config.customizations" && !strings.Contains(f.Msg, fmt.Sprintf("%s: line %q missing", rel, line)) {
+				t.Errorf("the audit does not name the site line of %s: %s", rel, f.Msg)
+			}
+		}
+	}
 	for k, v := range sc.Customizations {
 		h.Run(t, "msg-budgie/configutil", "-o", k, "-v", v)
+	}
+	// The keys alone are not enough: the site lines are still missing.
+	code, r = audit(t)
+	if code != exitcode.NotReady || !hasKey(r, "audit.config.customizations") {
+		t.Fatalf("keys re-applied, site lines not: exit %d, findings %v; want audit.config.customizations", code, keysOf(r))
+	}
+	for _, f := range r.Findings {
+		if f.Key == "audit.config.customizations" && strings.Contains(f.Msg, "msg.conf") {
+			t.Errorf("the re-applied key is still reported: %s", f.Msg)
+		}
+	}
+	// The site lines: the saved files put back (the simulated 5.2 defaults
+	// are the 5.1 files without them).
+	for _, rel := range tree.CustomizedFiles(&sc) {
+		b, err := os.ReadFile(filepath.Join(backup, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(inst, filepath.FromSlash(rel)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	h.Run(t, "msg-budgie/stop-msg")
 	h.Run(t, "msg-budgie/start-msg")
@@ -96,7 +132,6 @@ func TestAuditEndToEnd(t *testing.T) {
 		t.Errorf("passed keys lack the postflight or audit phase: %v", r.Passed)
 	}
 
-	inst := h.Paths.Inst()
 	drifts := []struct {
 		name  string
 		apply func(t *testing.T)
@@ -206,8 +241,8 @@ func TestAuditEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &hv); err != nil {
 		t.Fatal(err)
 	}
-	if len(hv.Runs) != 2+len(drifts) {
-		t.Errorf("%d runs in the history; want %d", len(hv.Runs), 2+len(drifts))
+	if len(hv.Runs) != 3+len(drifts) {
+		t.Errorf("%d runs in the history; want %d", len(hv.Runs), 3+len(drifts))
 	}
 	var newKeys []string
 	for _, k := range hv.Changes.New {
