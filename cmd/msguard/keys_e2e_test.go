@@ -73,7 +73,9 @@ func union(base []string, extra ...string) []string {
 // TestKeysFireExactly runs check on simulated hosts in known conditions:
 // each runbook §8 key fires exactly where the condition holds and nowhere
 // else (the remaining keys: media.missing in the remediate tests,
-// version_unsupported and audit.* in the Rego unit tests).
+// version_unsupported and audit.* in the Rego unit tests, preflight.ha.*
+// in the Rego unit tests and on the HA hosts of collectors/script's
+// parity test, which judges them live and from the sh collector).
 func TestKeysFireExactly(t *testing.T) {
 	h := simtest.New(t, func(s *sim.Scenario) {
 		referenceScenario(s)

@@ -271,6 +271,14 @@ func TestParity(t *testing.T) {
 			}
 			want := normalise(t, live)
 			wantVerdicts := verdicts(t, engine, live, live.CollectedAt)
+			// The HA hosts: the preflight.ha.* keys fire where the cluster says so.
+			haKeys := map[string]string{"sc3 with a node down, stopped": "preflight.ha.node_unreachable=deny",
+				"sc22 mastered elsewhere, stopped": "preflight.ha.not_master=deny"}
+			if key, ok := haKeys[tt.name]; ok && !strings.Contains(wantVerdicts["preflight"], key) {
+				t.Errorf("preflight %s: want %s", wantVerdicts["preflight"], key)
+			} else if !ok && strings.Contains(wantVerdicts["preflight"], "preflight.ha.") {
+				t.Errorf("preflight %s: no preflight.ha.* key should fire", wantVerdicts["preflight"])
+			}
 			for shellName, shell := range shells {
 				t.Run(shellName, func(t *testing.T) {
 					bundle := runScript(t, shell, scriptPath, pathDir+":"+clusterBin, pwFile)
