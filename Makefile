@@ -7,7 +7,7 @@ DEMO_DIR  ?= /tmp/msguard-demo
 PKGS_TEST := slapd ldap-utils 389-ds-base libnss3-tools openssl e2fsprogs mount busybox dash chromium systemd ansible
 GOTEST_FLAGS ?= -timeout 40m
 
-.PHONY: all build deps test test-failpoints fuzz demo demo-clean bench vet clean
+.PHONY: all build deps test test-failpoints fuzz demo demo-clean bench vet clean ablate kill-sweep
 
 all: build
 
@@ -34,6 +34,21 @@ test: deps
 test-failpoints:
 	$(GO) test $(GOTEST_FLAGS) -tags failpoints ./internal/failpoint
 	$(GO) test $(GOTEST_FLAGS) -tags failpoints -run 'TestJournalKill' ./remediate
+
+## ablate: the ablation sweep: the upgrade of every variant (reference, the three
+## clusters, two directory instances, the skip branches) once per step, with that
+## step's do turned into a no-op; every run must be caught. The table goes to
+## $(BIN)/ablation.md. make test runs a sample of it.
+ablate: deps
+	@mkdir -p $(BIN)
+	MSGUARD_ABLATION=all MSGUARD_ABLATION_TABLE=$(CURDIR)/$(BIN)/ablation.md \
+	  $(GO) test -timeout 240m -count=1 -run '^TestAblation$$' ./remediate
+	@cat $(BIN)/ablation.md
+
+## kill-sweep: remediate killed at every step boundary and journal write of the
+## plan, then resumed; make test runs a spread of 9 points.
+kill-sweep: deps
+	MSGUARD_KILL_POINTS=all $(GO) test -timeout 240m -count=1 -run '^TestRemediateKillAnywhere$$' -v ./remediate
 
 # A count, not a duration: a time-based -fuzztime can end in "context deadline
 # exceeded" while a new input is being minimised (a flake, not a finding).

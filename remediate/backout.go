@@ -220,6 +220,9 @@ func Backout(ctx context.Context, o Options) error {
 		return err
 	}
 	o.ServerRoot = root
+	if err := needRoot("backout"); err != nil {
+		return err
+	}
 	lock, err := Lock(o.StateDir, root)
 	if err != nil {
 		return err

@@ -28,7 +28,7 @@ func runScript(ctx context.Context, timeout time.Duration, name string, args ...
 		return text, fmt.Errorf("%s timed out after %s: %s", commandLine(name, args), timeout, tail(text, 3))
 	}
 	if err != nil {
-		return text, fmt.Errorf("%s: %v: %s", commandLine(name, args), err, tail(text, 3))
+		return text, fmt.Errorf("%s: %w: %s", commandLine(name, args), err, tail(text, 3))
 	}
 	return text, nil
 }

@@ -293,3 +293,56 @@ func TestRemediateDirectoryDown(t *testing.T) {
 	sameContent(t, "after the backout", before, h.content())
 	expect(t, h.check("preflight"), exitOK)
 }
+
+// TestRemediateSilentFaults plants the faults of real hosts that exit 0
+// having done nothing (or not enough): each is caught by the step it hits,
+// which names what is missing, and the run ends backed out (exit 5) with
+// nothing lost, never "upgraded".
+func TestRemediateSilentFaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		edit func(*sim.Scenario)
+		step string // the step that must fail
+		says string // in its error
+	}{
+		{"setup exits 0 doing nothing", func(sc *sim.Scenario) { sc.Fail.Silent = []string{sim.SilentSetup} },
+			"ds.setup", "setup -k exited 0 but ns-slapd -v still says Directory Server 4.13"},
+		{"ims_dssetup exits 0 doing nothing", func(sc *sim.Scenario) { sc.Fail.Silent = []string{sim.SilentIMSDSSetup} },
+			"ds.dssetup", "lacks the inetMailUser object class"},
+		{"db2ldif writes no file", func(sc *sim.Scenario) { sc.Fail.Silent = []string{sim.SilentDB2LDIF} },
+			"backup.ldif", "db2ldif exited 0 but wrote no file"},
+		{"db2ldif writes an empty LDIF", func(sc *sim.Scenario) { sc.Fail.EmptyLDIF = true },
+			"backup.ldif", "db2ldif exited 0 but wrote no entries (server has"},
+		{"Web Server setup exits 0 doing nothing", func(sc *sim.Scenario) {
+			sc.WebServer = "6.0SP1"
+			sc.Fail.Silent = []string{sim.SilentWSSetup}
+		}, "post.webserver", "the Web Server reads 6.0SP1, want 6.0SP2"},
+		{"DA setup exits 0 doing nothing", func(sc *sim.Scenario) {
+			sc.WebServer, sc.DA = "6.0SP2", "1.1"
+			sc.Fail.Silent = []string{sim.SilentDASetup}
+		}, "post.da", "Delegated Administrator reads"},
+		{"imapd dies a second after the start", func(sc *sim.Scenario) { sc.Fail.DiesAfterStart = "imapd" },
+			"post.start", "imapd"},
+		{"the cluster refuses offline", func(sc *sim.Scenario) { sc.HA = "vcs"; sc.Fail.HARefuseOffline = true },
+			"ha.vcs.offline", "hagrp -state iMS5 reports ONLINE, want OFFLINE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHost(t, tt.edit)
+			before := h.content()
+			r := h.remediate("--stop-timeout", "10s")
+			expect(t, r, exitBackedOut)
+			sum := remediate.Summarize(h.journal())
+			if !slices.Equal(sum.Failed, []string{tt.step}) {
+				t.Errorf("failed steps %v; want [%s]", sum.Failed, tt.step)
+			}
+			if !strings.Contains(r.out, tt.step+": verify: ") || !strings.Contains(r.out, tt.says) {
+				t.Errorf("the output does not say that %s's effect is missing (%q):\n%s", tt.step, tt.says, r.out)
+			}
+			h.restored(h.State.Scenario.DSVersion)
+			sameContent(t, "after the backout", before, h.content())
+		})
+	}
+}

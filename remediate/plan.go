@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -43,10 +44,25 @@ type Options struct {
 	Gate func(ctx context.Context, phase string, in GateInput) (*facts.Report, error)
 	// Daemons lists the install's running daemons (the processes collector).
 	Daemons func(ctx context.Context) ([]facts.Process, error)
+	// ScanQueue reads a queue directory (the queue collector).
+	ScanQueue func(ctx context.Context, dir string) (*facts.Queue, error)
+	// QueueWatch bounds how long post.queue waits for the backlog to be
+	// delivered after the start (0: DefaultQueueWatch).
+	QueueWatch time.Duration
 
 	In  io.Reader // confirmation answers
 	Out io.Writer // progress for people
 	Log *slog.Logger
+}
+
+// DefaultQueueWatch is how long post.queue waits for the queue to drain.
+const DefaultQueueWatch = 2 * time.Minute
+
+func (o *Options) queueWatch() time.Duration {
+	if o.QueueWatch > 0 {
+		return o.QueueWatch
+	}
+	return DefaultQueueWatch
 }
 
 // GateInput is what a gate needs to know about the run besides the host.
@@ -168,6 +184,25 @@ type HostInfo struct {
 	ConfigLDAPURL                   string
 	ServiceAdminID                  string
 	UserSuffix                      string
+	// SlapdURLs maps each slapd instance id to the LDAP URL it serves:
+	// install.inf's user directory for the instance its [slapd] section
+	// names (or the only one), the configuration directory for the other.
+	SlapdURLs map[string]string
+	// Running are the servers of the install that ran before the upgrade
+	// (post.start must leave them running again).
+	Running []RunningDaemon
+	// StoreMailboxes is how many mailboxes the store held before.
+	StoreMailboxes int64
+	// HANodes are the cluster nodes the pre-upgrade snapshot saw.
+	HANodes []string
+}
+
+// RunningDaemon is one server process of the install, by role and daemon,
+// with the TCP ports it listened on.
+type RunningDaemon struct {
+	Role   string `json:"role"`
+	Daemon string `json:"daemon"`
+	Ports  []int  `json:"ports,omitempty"`
 }
 
 // MediaInfo describes the installer media found at --media.
@@ -262,7 +297,57 @@ func HostFromSnapshot(s *facts.Snapshot) (*HostInfo, error) {
 	if h.WSRoot == "" {
 		h.WSRoot = h.Root
 	}
+	h.SlapdURLs = slapdURLs(h, s)
+	if s.Processes != nil {
+		at := map[string]int{}
+		for _, pr := range s.Processes.Daemons {
+			k := pr.Role + "/" + pr.Daemon
+			if pr.Role == "" {
+				continue
+			}
+			i, seen := at[k]
+			if !seen {
+				i = len(h.Running)
+				at[k] = i
+				h.Running = append(h.Running, RunningDaemon{Role: pr.Role, Daemon: pr.Daemon})
+			}
+			for _, port := range pr.Listening {
+				if !slices.Contains(h.Running[i].Ports, port) {
+					h.Running[i].Ports = append(h.Running[i].Ports, port)
+				}
+			}
+		}
+	}
+	if s.Store != nil {
+		h.StoreMailboxes = s.Store.Mailboxes
+	}
 	return h, nil
+}
+
+// slapdURLs pairs the root's slapd instances with the directory URLs of
+// install.inf (without their base DN).
+func slapdURLs(h *HostInfo, s *facts.Snapshot) map[string]string {
+	user := ""
+	if s.LDAP != nil {
+		user = s.LDAP.URL
+	}
+	var named string
+	if inf := s.Install.InstallInf; inf != nil {
+		if user == "" {
+			user = inf["General"]["UserDirectoryLdapURL"]
+		}
+		named = inf["slapd"]["ServerIdentifier"]
+	}
+	out := map[string]string{}
+	for _, id := range h.SlapdIDs {
+		switch {
+		case len(h.SlapdIDs) == 1 || id == named:
+			out[id] = serverURL(user)
+		case h.ConfigLDAPURL != "":
+			out[id] = serverURL(h.ConfigLDAPURL)
+		}
+	}
+	return out
 }
 
 // dsNeedsUpgrade is true when the local Directory Server is older than the

@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/msguard/msguard/collectors/facts"
+	"github.com/msguard/msguard/internal/ablate"
 	"github.com/msguard/msguard/internal/atomicfile"
 	"github.com/msguard/msguard/internal/exitcode"
 	"github.com/msguard/msguard/internal/failpoint"
@@ -36,6 +39,9 @@ func Run(ctx context.Context, o Options, planOnly bool) error {
 	}
 	o.ServerRoot = root
 	if !planOnly {
+		if err := needRoot("remediate"); err != nil {
+			return err
+		}
 		lock, err := Lock(o.StateDir, root)
 		if err != nil {
 			return err
@@ -61,6 +67,20 @@ func Run(ctx context.Context, o Options, planOnly bool) error {
 		}
 	}
 	return r.execute(ctx)
+}
+
+// needRoot refuses a remediate or backout run by a user other than root
+// before anything is touched: the installers, the stop scripts, mount
+// and the restore of owners and modes need root (runbook §3, §4).
+func needRoot(command string) error {
+	if os.Geteuid() == 0 {
+		return nil
+	}
+	u := strconv.Itoa(os.Geteuid())
+	if cur, err := user.Current(); err == nil {
+		u = cur.Username
+	}
+	return exitcode.Usagef("msguard %s must run as root (running as %s): the installers, stop scripts, mount and the restore need root; nothing was changed", command, u)
 }
 
 // run is one remediate run's state.
@@ -336,7 +356,9 @@ func (r *run) step(ctx context.Context, s *Step) error {
 		}
 	}
 	if s.do != nil {
-		if err := s.do(ctx); err != nil {
+		if ablate.Skip(s.ID) {
+			r.say("        (ablated: %s does nothing in this run)", s.ID)
+		} else if err := s.do(ctx); err != nil {
 			return fmt.Errorf("%s: %w", s.ID, err)
 		}
 	}

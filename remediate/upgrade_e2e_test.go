@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/sim"
 	"github.com/msguard/msguard/internal/sim/media"
+	"github.com/msguard/msguard/internal/sim/tree"
 	"github.com/msguard/msguard/internal/simtest"
 	"github.com/msguard/msguard/remediate"
 )
@@ -161,6 +163,20 @@ func auditAfterUpgrade(t *testing.T, h *host) {
 	for key, value := range h.State.Scenario.Customizations {
 		h.Run(t, filepath.Join(filepath.Base(inst), "configutil"), "-o", key, "-v", value)
 	}
+	// The site lines of imta/config and html: the saved files put back.
+	backups, _ := filepath.Glob(filepath.Join(inst, "backup.[0-9]*"))
+	if len(backups) == 0 {
+		t.Fatalf("setup -k left no backup.<timestamp> in %s", inst)
+	}
+	for _, rel := range tree.CustomizedFiles(&h.State.Scenario) {
+		b, err := os.ReadFile(filepath.Join(backups[len(backups)-1], filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(inst, filepath.FromSlash(rel)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	h.Run(t, filepath.Join(filepath.Base(inst), "stop-msg"))
 	h.Run(t, filepath.Join(filepath.Base(inst), "start-msg"))
 	r, rep = audit()
@@ -232,6 +248,12 @@ func TestRemediateBranches(t *testing.T) {
 		// upgrade; post.maillog judges only those since post.start (the
 		// standalone check, which has no --since, would count them).
 		oldErrors bool
+		// mounted: the store is a mount, and must be mounted again after
+		// the backout.
+		mounted bool
+		// transcripts and ldifs: files the run must leave in the backup
+		// directory's transcripts/ and ldif/.
+		transcripts, ldifs []string
 	}{{
 		name:       "old-maillog-errors",
 		edit:       func(sc *sim.Scenario) { sc.MailLog = sim.MailLogSpec{E: 4, D: 3, J: 1, R: 1, B: 1} },
@@ -251,6 +273,28 @@ func TestRemediateBranches(t *testing.T) {
 		skipped:    map[string]string{"post.webserver": "no Web Server", "post.da": "no Delegated Administrator", "stop.webserver_admin": "no Web Server admin", "stop.webserver_instance": "no Web Server instance", "backup.queue": "queue is empty", "post.dssetup": "ds.dssetup already"},
 		components: "1, 3, 4",
 		backout:    true,
+	}, {
+		// The store is a mount: backup.store unmounts it, post.store
+		// mounts it again, and msguard backout takes it off around the
+		// restore (backout.store_off: umount) and puts it back
+		// (backout.store_on: mount).
+		name:       "mounted-store-backout",
+		edit:       func(sc *sim.Scenario) { sc.Store.Mount = true },
+		ran:        []string{"backup.store", "post.store", "msg.setup"},
+		components: "1, 3, 4",
+		backout:    true,
+		mounted:    true,
+	}, {
+		// Two directory instances in the root (user/group and
+		// configuration directory, each a real LDAP server): db2ldif of
+		// each proven against its own server, setup -k run from each
+		// slapd-* directory, ims_dssetup against the user directory.
+		name:        "two-directory-instances",
+		edit:        func(sc *sim.Scenario) { sc.DSInstances = []string{"budgie", "config"} },
+		ran:         []string{"backup.ldif", "ds.setup", "ds.dssetup", "msg.setup"},
+		components:  "1, 3, 4",
+		transcripts: []string{"ds.setup-slapd-budgie.log", "ds.setup-slapd-config.log"},
+		ldifs:       []string{"slapd-budgie.ldif", "slapd-config.ldif"},
 	}, {
 		name:       "webserver-4.1",
 		edit:       func(sc *sim.Scenario) { sc.WebServer = "4.1"; sc.DA = "1.1" },
@@ -279,6 +323,16 @@ func TestRemediateBranches(t *testing.T) {
 			for id, why := range tt.skipped {
 				if !strings.Contains(skipped[id], why) {
 					t.Errorf("step %s: skip reason %q; want one with %q", id, skipped[id], why)
+				}
+			}
+			for _, f := range tt.transcripts {
+				if _, err := os.Stat(filepath.Join(h.backup, "transcripts", f)); err != nil {
+					t.Errorf("no installer transcript %s: %v", f, err)
+				}
+			}
+			for _, f := range tt.ldifs {
+				if fi, err := os.Stat(filepath.Join(h.backup, "ldif", f)); err != nil || fi.Size() == 0 {
+					t.Errorf("no db2ldif export %s (%v)", f, err)
 				}
 			}
 			tr, err := os.ReadFile(filepath.Join(h.backup, "transcripts", "msg.setup.log"))
@@ -317,14 +371,29 @@ func TestRemediateBranches(t *testing.T) {
 				t.Errorf("run state %q after msguard backout", s)
 			}
 			sameContent(t, "after msguard backout", before, h.content())
+			if tt.mounted {
+				if !isMountPoint(t, h.Paths.Store()) {
+					t.Errorf("after msguard backout the store %s is not mounted", h.Paths.Store())
+				}
+				var offOn []string
+				for _, r := range h.journal() {
+					if r.Kind == remediate.KindDone && (r.Step == "backout.store_off" || r.Step == "backout.store_on") {
+						offOn = append(offOn, r.Step)
+					}
+				}
+				if !slices.Equal(offOn, []string{"backout.store_off", "backout.store_on"}) {
+					t.Errorf("backout journal: store steps done %v; want backout.store_off, backout.store_on", offOn)
+				}
+			}
 		})
 	}
 }
 
-// TestRemediateHA upgrades the three cluster variants: the ha.* steps run
-// in the runbook's order around the upgrade and leave the cluster as the
-// runbook wants it (data service on, resources linked and enabled, agent
-// package at 5.2).
+// TestRemediateHA upgrades the three cluster variants: the ha.* steps take
+// the data service out of the cluster before anything is stopped (the
+// cluster restarts what a stop script stops), give it back after
+// post.start, and leave the cluster as the runbook wants it (data service
+// on, resources linked and enabled, agent package at 5.2).
 func TestRemediateHA(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -333,17 +402,17 @@ func TestRemediateHA(t *testing.T) {
 		cluster map[string]string
 	}{{
 		ha:      "sc22",
-		order:   []string{"stop.msg", "ha.sc22.off", "ha.sc22.unregister", "backup.server_root", "msg.setup", "ha.sc22.reinstall", "post.save_configs"},
+		order:   []string{"ha.sc22.off", "ha.sc22.unregister", "stop.msg", "backup.server_root", "msg.setup", "post.start", "ha.sc22.reinstall", "post.maillog"},
 		cluster: map[string]string{media.SC22Service: "on"},
 	}, {
 		ha:    "vcs",
-		order: []string{"stop.msg", "ha.vcs.offline", "ha.vcs.unlink", "ha.vcs.online", "backup.server_root", "msg.setup", "ha.vcs.relink", "post.save_configs"},
+		order: []string{"ha.vcs.offline", "ha.vcs.unlink", "ha.vcs.online", "stop.msg", "backup.server_root", "msg.setup", "post.start", "ha.vcs.relink", "post.maillog"},
 		cluster: map[string]string{media.VCSGroup: "ONLINE", "mail": "ONLINE", "logical_IP": "ONLINE", "mountshared": "ONLINE",
 			"enabled:mail": "1", "dep:mail->logical_IP": "1", "dep:mail->mountshared": "1"},
 	}, {
 		ha:      "sc3",
-		order:   []string{"msg.setup", "ha.sc3.agent", "post.save_configs"},
-		cluster: map[string]string{media.SC3Group: "Online", media.SC3Resource: "Online", "pkg:" + media.SC3AgentPkg: "5.2"},
+		order:   []string{"ha.sc3.off", "stop.msg", "msg.setup", "ha.sc3.agent", "post.save_configs", "post.start", "ha.sc3.on", "post.maillog"},
+		cluster: map[string]string{media.SC3Group: "Online", media.SC3Resource: "Online"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.ha, func(t *testing.T) {
@@ -369,6 +438,21 @@ func TestRemediateHA(t *testing.T) {
 			for k, v := range tt.cluster {
 				if st.Cluster[k] != v {
 					t.Errorf("cluster %s = %q; want %q (cluster %v)", k, st.Cluster[k], v, st.Cluster)
+				}
+			}
+			if tt.ha == "sc3" {
+				// The agent package is upgraded on every node, not only here.
+				agents := 0
+				for k, v := range st.Cluster {
+					if strings.HasPrefix(k, "pkg:") && strings.HasSuffix(k, ":"+media.SC3AgentPkg) {
+						agents++
+						if v != "5.2" {
+							t.Errorf("cluster %s = %q; want 5.2", k, v)
+						}
+					}
+				}
+				if agents < 2 {
+					t.Errorf("the agent package is on %d nodes; want 2 (cluster %v)", agents, st.Cluster)
 				}
 			}
 			h.upgraded()
@@ -501,4 +585,64 @@ func TestRemediateExternalDirectory(t *testing.T) {
 	}
 	expect(t, h.msguard(simtestBinary(t), nil, append([]string{"check", "--phase", "postflight", "--waivers", waivers}, h.common()...)...), exitOK)
 	sameContent(t, "after the upgrade", before, h.content())
+}
+
+// TestRemediateNeedsRoot runs remediate and backout as an ordinary user:
+// each refuses with exit 2 and one line saying root is needed, before it
+// creates its state or backup directory; check keeps working (it reads
+// what it can and judges, exit 0 or 3, never a usage error).
+func TestRemediateNeedsRoot(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, nil)
+	// nobody must reach the binary and the host: a world-readable copy of
+	// the binary, and every directory above the server root searchable.
+	dir, err := os.MkdirTemp("", "msguard-nonroot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "msguard")
+	b, err := os.ReadFile(simtestBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for d := h.Root; d != "/" && d != "/tmp"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const nobody = 65534
+	run := func(args ...string) result {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "MSGUARD_BIND_PASSWORD="+h.State.Scenario.Secrets.DirectoryManager,
+			"MSGUARD_ADMIN_PASSWORD="+h.State.Scenario.Secrets.ConfigAdmin)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		out, _ := cmd.CombinedOutput()
+		return result{args: args, out: string(out), code: cmd.ProcessState.ExitCode()}
+	}
+	state := filepath.Join(dir, "state")
+	common := []string{"--server-root", h.Root, "--state-dir", state, "--no-progress"}
+	for _, args := range [][]string{
+		append([]string{"remediate", "--media", h.media, "--backup-dir", h.backup, "--yes"}, common...),
+		append([]string{"backout"}, common...),
+	} {
+		r := run(args...)
+		if r.code != 2 || !strings.Contains(r.out, "must run as root") || strings.Count(strings.TrimSpace(r.out), "\n") > 0 {
+			t.Errorf("as nobody: want exit 2 and one line saying root is needed; got %s", r)
+		}
+		for _, p := range []string{state, h.backup} {
+			if _, err := os.Stat(p); !os.IsNotExist(err) {
+				t.Errorf("%s as nobody created %s (%v)", args[0], p, err)
+			}
+		}
+	}
+	if r := run(append([]string{"check", "--phase", "preflight"}, common...)...); r.code != 0 && r.code != 3 {
+		t.Errorf("check as nobody: want exit 0 or 3; got %s", r)
+	}
 }

@@ -26,6 +26,7 @@ type remediateFlags struct {
 	plan, yes, resume                  bool
 	adminPasswordFile, svcPasswordFile string
 	adminID, serviceAdminID            string
+	stopTimeout, queueWatch            time.Duration
 	jf                                 judgeFlags
 }
 
@@ -61,6 +62,8 @@ the journal in the backup directory). A killed run is continued with --resume.`,
 	f.StringArrayVar(&rf.jf.policyDirs, "policy", nil, "add the Rego policies of DIR to the gates (repeatable)")
 	f.StringArrayVar(&rf.jf.dataFiles, "data", nil, "policy data FILE (repeatable)")
 	f.StringVar(&rf.jf.waivers, "waivers", "", "waiver FILE applied to the gates")
+	f.DurationVar(&rf.stopTimeout, "stop-timeout", 60*time.Second, "how long a stop step (and a cluster switch-off) waits for the servers' processes to exit before it fails")
+	f.DurationVar(&rf.queueWatch, "queue-watch", remediate.DefaultQueueWatch, "how long post.queue watches the queue drain after the start before it reports what is left")
 	return cmd
 }
 
@@ -92,6 +95,10 @@ the store back and starts everything again in the reverse order.`,
 				return err
 			}
 			if err := remediate.Backout(cmd.Context(), opts); err != nil {
+				var coded *exitcode.Error
+				if errors.As(err, &coded) {
+					return err // refused before anything was touched (not root, no run)
+				}
 				return exitcode.Wrap(exitcode.BackoutFailed, err)
 			}
 			return nil
@@ -137,9 +144,10 @@ func (a *app) remediateOptions(cmd *cobra.Command, cf collectFlags, rf remediate
 		LDAP: remediate.LDAPConn{URL: c.ldapURL, BindDN: c.bindDN, Password: bindPW, Timeout: c.timeout,
 			CA: c.ldapCA, StartTLS: c.ldapStartTLS, InsecureSkipVerify: c.insecureSkipVerify},
 		AdminID: rf.adminID, AdminPassword: adminPW, ServiceAdminID: rf.serviceAdminID, ServiceAdminPassword: svcPW,
-		Yes: rf.yes, Resume: rf.resume, StopTimeout: 60 * time.Second, DialogueTimeout: 2 * time.Minute,
-		Collect: func(ctx context.Context) (*facts.Snapshot, error) { return collectors.Collect(ctx, copts, nil) },
-		Daemons: func(ctx context.Context) ([]facts.Process, error) { return collectors.Daemons(ctx, copts) },
+		Yes: rf.yes, Resume: rf.resume, StopTimeout: rf.stopTimeout, QueueWatch: rf.queueWatch, DialogueTimeout: 2 * time.Minute,
+		Collect:   func(ctx context.Context) (*facts.Snapshot, error) { return collectors.Collect(ctx, copts, nil) },
+		Daemons:   func(ctx context.Context) ([]facts.Process, error) { return collectors.Daemons(ctx, copts) },
+		ScanQueue: collectors.ScanQueue,
 		Gate: func(ctx context.Context, phase string, in remediate.GateInput) (*facts.Report, error) {
 			started := time.Now()
 			gopts := copts

@@ -15,6 +15,10 @@ type State struct {
 	// Current product versions; the installers update them.
 	MsgVersion string `json:"msg_version"`
 	DSVersion  string `json:"ds_version"`
+	// DSInstanceVersions is the version of each slapd instance (by id):
+	// setup -k upgrades the shared binaries and only the instance it is
+	// started from. An instance missing here is at DSVersion.
+	DSInstanceVersions map[string]string `json:"ds_instance_versions,omitempty"`
 	WebServer  string `json:"webserver"`
 	DA         string `json:"da"`
 	// Cluster is the cluster CLIs' state: service/group/resource → state,
@@ -62,4 +66,12 @@ func (st *State) Paths() Paths { return PathsOf(&st.Scenario) }
 // renames it into place, so a reader never sees a half-written file.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return atomicfile.Write(path, data, mode)
+}
+
+// InstanceDSVersion is the version of the slapd-<id> instance.
+func (st *State) InstanceDSVersion(id string) string {
+	if v := st.DSInstanceVersions[id]; v != "" {
+		return v
+	}
+	return st.DSVersion
 }

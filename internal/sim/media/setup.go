@@ -231,7 +231,21 @@ func (r *setupRun) install(ctx context.Context, e env, media string, d *dialogue
 		}
 	}
 	if r.ds {
+		// The instances keep their version until setup is run from them.
+		if st.DSInstanceVersions == nil {
+			st.DSInstanceVersions = map[string]string{}
+		}
+		for _, id := range st.Scenario.DSInstances {
+			st.DSInstanceVersions[id] = st.InstanceDSVersion(id)
+		}
 		st.DSVersion = "4.16"
+		id, ok := dsInstanceOfCwd(st)
+		if !ok {
+			d.say("Directory Server binaries upgraded to 4.16; no instance upgraded: run setup -k from each slapd-<id> directory")
+		} else {
+			st.DSInstanceVersions[id] = "4.16"
+			d.say("Directory Server instance slapd-" + id + " upgraded to 4.16")
+		}
 	}
 	if err := e.writeVersionFiles(st); err != nil {
 		return failf("write version files: %v", err)
@@ -247,6 +261,37 @@ func (r *setupRun) install(ctx context.Context, e env, media string, d *dialogue
 	}
 	d.say("Installation complete.")
 	return nil
+}
+
+// dsInstanceOfCwd is the slapd instance setup -k upgrades: the one whose
+// directory it was started from (layout.md), or the only one of the root
+// when it was started elsewhere.
+func dsInstanceOfCwd(st *sim.State) (string, bool) {
+	ids := st.Scenario.DSInstances
+	if wd, err := os.Getwd(); err == nil {
+		for _, id := range ids {
+			if same, _ := sameDir(wd, st.Paths().Slapd(id)); same {
+				return id, true
+			}
+		}
+	}
+	if len(ids) == 1 {
+		return ids[0], true
+	}
+	return "", false
+}
+
+// sameDir reports whether a and b are the same directory.
+func sameDir(a, b string) (bool, error) {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	fb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fa, fb), nil
 }
 
 // parseComponents reads "1, 3, 4", "1,3,4", "1 3 4" or "All" and accepts

@@ -311,3 +311,50 @@ func TestParseComponents(t *testing.T) {
 		}
 	}
 }
+
+// TestSetupUpgradesTheInstanceItStartsFrom: with two slapd instances,
+// setup -k (components 1, 2, 3) upgrades the shared binaries and only the
+// instance whose directory it is started from (layout.md); started from
+// elsewhere it upgrades none of them.
+func TestSetupUpgradesTheInstanceItStartsFrom(t *testing.T) {
+	tests := []struct {
+		name  string
+		cwd   string // "" = the media directory
+		wantA string // slapd-budgie
+		wantB string // slapd-config
+	}{
+		{"from the media", "", "4.13", "4.13"},
+		{"from slapd-budgie", "budgie", "4.16", "4.13"},
+		{"from slapd-config", "config", "4.13", "4.16"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTestRoot(t, func(sc *sim.Scenario) { sc.DSInstances = []string{"budgie", "config"} })
+			st := reload(t, tr.root)
+			dir := tr.media
+			if tc.cwd != "" {
+				dir = st.Paths().Slapd(tc.cwd)
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Chdir(dir)
+			answers := []string{"", "yes", "", tr.root, "1, 2, 3", "", "", testAdminPw, ""}
+			out, err := run(t, newFakeDirectory("ServiceAdmin").env(), msgSetup, tr.media, []string{"-k"}, answers...)
+			if err != nil {
+				t.Fatalf("setup: %v\n%s", err, out)
+			}
+			st = reload(t, tr.root)
+			if st.DSVersion != "4.16" {
+				t.Errorf("shared binaries at %s; want 4.16", st.DSVersion)
+			}
+			if a, b := st.InstanceDSVersion("budgie"), st.InstanceDSVersion("config"); a != tc.wantA || b != tc.wantB {
+				t.Errorf("instances budgie %s, config %s; want %s, %s", a, b, tc.wantA, tc.wantB)
+			}
+			inf, err := os.ReadFile(filepath.Join(st.Paths().Slapd("config"), "config", "instance.inf"))
+			if err != nil || !strings.Contains(string(inf), "Version= "+tc.wantB+"\n") {
+				t.Errorf("slapd-config/config/instance.inf = %q (%v); want Version= %s", inf, err, tc.wantB)
+			}
+		})
+	}
+}

@@ -139,6 +139,17 @@ func WriteVersionFiles(st *sim.State) error {
 		if err := writeFile(SlapdInf(p), []byte(s), 0o644); err != nil {
 			return err
 		}
+		for _, id := range st.Scenario.DSInstances {
+			if st.DSInstanceVersions == nil {
+				st.DSInstanceVersions = map[string]string{}
+			}
+			v := st.InstanceDSVersion(id)
+			st.DSInstanceVersions[id] = v
+			s := fmt.Sprintf("[slapd]\nServerIdentifier= %s\nVersion= %s\n", id, v)
+			if err := writeFile(InstanceInf(p, id), []byte(s), 0o644); err != nil {
+				return err
+			}
+		}
 	}
 	if st.DA == "" {
 		if err := os.Remove(NdaInf(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -148,6 +159,12 @@ func WriteVersionFiles(st *sim.State) error {
 	}
 	s := fmt.Sprintf("[nda]\nVersion= %s\nVendor= iPlanet\n", st.DA)
 	return writeFile(NdaInf(p), []byte(s), 0o644)
+}
+
+// InstanceInf is DSINST/config/instance.inf: [slapd] Version= of the
+// slapd-<id> instance [i], rewritten by the setup -k that upgrades it.
+func InstanceInf(p sim.Paths, id string) string {
+	return filepath.Join(p.Slapd(id), "config", "instance.inf")
 }
 
 // MsgConf is INST/config/msg.conf.
