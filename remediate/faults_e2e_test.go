@@ -334,11 +334,11 @@ func TestRemediateSilentFaults(t *testing.T) {
 			before := h.content()
 			r := h.remediate("--stop-timeout", "10s")
 			expect(t, r, exitBackedOut)
-			sum := remediate.Summarize(h.journal())
-			if !slices.Equal(sum.Failed, []string{tt.step}) {
-				t.Errorf("failed steps %v; want [%s]", sum.Failed, tt.step)
+			failed := stepsOf(h.journal(), remediate.KindFailed)
+			if !slices.Equal(failed, []string{tt.step}) {
+				t.Errorf("failed steps %v; want [%s]", failed, tt.step)
 			}
-			if !strings.Contains(r.out, tt.step+": verify: ") || !strings.Contains(r.out, tt.says) {
+			if !strings.Contains(r.out, "FAILED "+tt.step+": ") || !strings.Contains(r.out, tt.says) {
 				t.Errorf("the output does not say that %s's effect is missing (%q):\n%s", tt.step, tt.says, r.out)
 			}
 			h.restored(h.State.Scenario.DSVersion)

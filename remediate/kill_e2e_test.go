@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/msguard/msguard/internal/sim"
+	"github.com/msguard/msguard/internal/sim/media"
 	"github.com/msguard/msguard/remediate"
 )
 
@@ -30,6 +31,17 @@ var defaultKillPoints = []string{
 	"step.after:post.store",
 	"step.before:post.start",
 	"journal.before-write:run-end:",
+}
+
+// haKillPoints are kills inside the cluster steps, on the cluster hosts
+// (go test runs them; MSGUARD_KILL_POINTS=all runs every point of the
+// ha.* steps of each cluster kind too): each ha step is run again after
+// the kill, or found done by its check, and the cluster ends as the
+// runbook wants it.
+var haKillPoints = map[string][]string{
+	"sc22": {"step.after:ha.sc22.off", "journal.after-sync:intent:ha.sc22.reinstall"},
+	"vcs":  {"journal.before-write:done:ha.vcs.unlink", "journal.after-sync:intent:ha.vcs.relink"},
+	"sc3":  {"journal.before-write:done:ha.sc3.agent", "step.after:ha.sc3.off"},
 }
 
 // allKillPoints lists every step boundary of the plan (step.before of
@@ -88,13 +100,44 @@ func TestRemediateKillAnywhere(t *testing.T) {
 		run, skipped := planSteps(plan.out)
 		points = allKillPoints(run, skipped, planOrder(plan.out))
 	}
+	type trial struct {
+		ha, point string
+	}
+	var trials []trial
+	for _, p := range points {
+		trials = append(trials, trial{"none", p})
+	}
+	for _, ha := range []string{"sc22", "vcs", "sc3"} {
+		pts := haKillPoints[ha]
+		if os.Getenv("MSGUARD_KILL_POINTS") == "all" {
+			ph := newHost(t, func(sc *sim.Scenario) { killScenario(sc); sc.HA = ha })
+			plan := ph.remediate("--plan")
+			expect(t, plan, exitOK)
+			run, skipped := planSteps(plan.out)
+			pts = nil
+			for _, p := range allKillPoints(run, skipped, planOrder(plan.out)) {
+				if strings.Contains(p, ":ha.") {
+					pts = append(pts, p)
+				}
+			}
+			ph.Stop(t)
+		}
+		for _, p := range pts {
+			trials = append(trials, trial{ha, p})
+		}
+	}
 	failpointBinary(t)
 	var covered atomic.Int64
-	t.Cleanup(func() { t.Logf("kill points covered: %d of %d", covered.Load(), len(points)) })
-	for _, point := range points {
-		t.Run(strings.ReplaceAll(point, "/", "_"), func(t *testing.T) {
+	t.Cleanup(func() { t.Logf("kill points covered: %d of %d", covered.Load(), len(trials)) })
+	for _, tr := range trials {
+		point := tr.point
+		name := strings.ReplaceAll(point, "/", "_")
+		if tr.ha != "none" {
+			name = tr.ha + "_" + name
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			h := newHost(t, killScenario)
+			h := newHost(t, func(sc *sim.Scenario) { killScenario(sc); sc.HA = tr.ha })
 			before := h.content()
 			r := h.msguard(failpointBinary(t), []string{"MSGUARD_FAILPOINT=" + point}, h.remediateArgs()...)
 			if !r.killed {
@@ -118,6 +161,7 @@ func TestRemediateKillAnywhere(t *testing.T) {
 			default:
 				t.Fatalf("resume after a kill at %s: want exit 0 or 5; got %s", point, res)
 			}
+			h.clusterBack()
 			sameContent(t, "after the resume", before, h.content())
 			checkNothingTwice(t, recs)
 			if !t.Failed() {
@@ -155,5 +199,23 @@ func checkNothingTwice(t *testing.T, recs []remediate.Record) {
 	slices.Sort(twice)
 	if len(twice) > 0 {
 		t.Errorf("journal: steps done twice: %v", twice)
+	}
+}
+
+// clusterBack checks that a cluster host's data service is under the
+// cluster's control again, as before the run: SC 2.2 service on, VCS group
+// and mail online with the resource links back, SC 3 resource online.
+func (h *host) clusterBack() {
+	h.t.Helper()
+	st := h.Reload(h.t)
+	want := map[string]map[string]string{
+		"sc22": {media.SC22Service: "on"},
+		"vcs":  {media.VCSGroup: "ONLINE", "mail": "ONLINE", "enabled:mail": "1", "dep:mail->logical_IP": "1", "dep:mail->mountshared": "1"},
+		"sc3":  {media.SC3Resource: "Online"},
+	}[st.Scenario.HA]
+	for k, v := range want {
+		if st.Cluster[k] != v {
+			h.t.Errorf("cluster %s = %q; want %q (cluster %v)", k, st.Cluster[k], v, st.Cluster)
+		}
 	}
 }

@@ -646,3 +646,38 @@ func TestRemediateNeedsRoot(t *testing.T) {
 		t.Errorf("check as nobody: want exit 0 or 3; got %s", r)
 	}
 }
+
+// TestRemediateHAPreflight: on a Sun Cluster 2.2 host that does not master
+// the logical host, and on a Sun Cluster 3 host with a node that cannot be
+// reached, remediate refuses to start (exit 3) with the runbook's key,
+// naming the master or the node, and touches nothing.
+func TestRemediateHAPreflight(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, key, names string
+		edit             func(*sim.Scenario)
+	}{
+		{"sc22 not master", "preflight.ha.not_master", "node-b", func(sc *sim.Scenario) { sc.HA, sc.HAMaster = "sc22", "node-b" }},
+		{"sc3 node unreachable", "preflight.ha.node_unreachable", "node-2", func(sc *sim.Scenario) {
+			sc.HA, sc.HANodes, sc.HAUnreachable = "sc3", []string{"node-1", "node-2"}, []string{"node-2"}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHost(t, tt.edit)
+			tree := treeState(t, h.Root, runtimePath)
+			r := h.remediate()
+			expect(t, r, exitNotReady)
+			if !strings.Contains(r.out, tt.key) || !strings.Contains(r.out, tt.names) {
+				t.Errorf("want %s naming %s:\n%s", tt.key, tt.names, r.out)
+			}
+			if d := diffMaps(tree, treeState(t, h.Root, runtimePath)); len(d) > 0 {
+				t.Errorf("the refused run changed the host: %s", strings.Join(d, "; "))
+			}
+			if _, err := os.Stat(h.backup); !os.IsNotExist(err) {
+				t.Errorf("the refused run created its backup directory (%v)", err)
+			}
+		})
+	}
+}

@@ -19,8 +19,8 @@ type State struct {
 	// setup -k upgrades the shared binaries and only the instance it is
 	// started from. An instance missing here is at DSVersion.
 	DSInstanceVersions map[string]string `json:"ds_instance_versions,omitempty"`
-	WebServer  string `json:"webserver"`
-	DA         string `json:"da"`
+	WebServer          string            `json:"webserver"`
+	DA                 string            `json:"da"`
 	// Cluster is the cluster CLIs' state: service/group/resource → state,
 	// plus "dep:<parent>-><child>" links for VCS.
 	Cluster map[string]string `json:"cluster,omitempty"`
