@@ -3,7 +3,6 @@ package remediate_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -76,27 +75,7 @@ type ablationRow struct {
 var ablateBin once
 
 // ablateBinary returns msguard built with the ablate tag.
-func ablateBinary(t *testing.T) string {
-	t.Helper()
-	ablateBin.Do(func() {
-		dir, err := os.MkdirTemp("", "msguard-ablate-")
-		if err != nil {
-			ablateBin.err = err
-			return
-		}
-		out := filepath.Join(dir, "msguard-ablate")
-		cmd := exec.Command("go", "build", "-tags", "ablate", "-o", out, "github.com/msguard/msguard/cmd/msguard")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			ablateBin.err = fmt.Errorf("go build -tags ablate: %v\n%s", err, b)
-			return
-		}
-		ablateBin.path = out
-	})
-	if ablateBin.err != nil {
-		t.Fatal(ablateBin.err)
-	}
-	return ablateBin.path
-}
+func ablateBinary(t *testing.T) string { return taggedBinary(t, &ablateBin, "ablate") }
 
 // ablationPoints lists a plan's points: every step that runs and has a do,
 // and the named parts of post.start and post.da.

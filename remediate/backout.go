@@ -167,23 +167,11 @@ func (p *planner) restoreMTime(dir string) error {
 func (p *planner) haRestore(ctx context.Context) error {
 	switch p.h.HA {
 	case "sc22":
-		st, err := sc22State(ctx)
-		if err != nil {
-			return err
-		}
-		if st == "" {
-			if err := runAll(ctx, [][]string{{"hareg", "-r", sc22Service}}); err != nil {
-				return err
-			}
-		}
-		if st != "on" {
-			return runAll(ctx, [][]string{{"hareg", "-y", sc22Service}})
-		}
+		return sc22On(ctx)
 	case "vcs":
-		if err := p.vcsLink(ctx, true); err != nil {
-			return err
-		}
-		return runAll(ctx, [][]string{{"hares", "-modify", "mail", "Enabled", "1"}, {"hagrp", "-online", vcsGroup, "-sys", p.h.Host}})
+		return p.vcsBack(ctx)
+	case "sc3":
+		return sc3Enable(ctx)
 	}
 	return nil
 }

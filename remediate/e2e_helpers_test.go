@@ -57,26 +57,29 @@ var (
 )
 
 // failpointBinary returns msguard built with the failpoints tag.
-func failpointBinary(t *testing.T) string {
+func failpointBinary(t *testing.T) string { return taggedBinary(t, &fpBin, "failpoints") }
+
+// taggedBinary returns msguard built once per process with a build tag.
+func taggedBinary(t *testing.T, o *once, tag string) string {
 	t.Helper()
-	fpBin.Do(func() {
-		dir, err := os.MkdirTemp("", "msguard-fp-")
+	o.Do(func() {
+		dir, err := os.MkdirTemp("", "msguard-"+tag+"-")
 		if err != nil {
-			fpBin.err = err
+			o.err = err
 			return
 		}
-		out := filepath.Join(dir, "msguard-fp")
-		cmd := exec.Command("go", "build", "-tags", "failpoints", "-o", out, "github.com/msguard/msguard/cmd/msguard")
+		out := filepath.Join(dir, "msguard-"+tag)
+		cmd := exec.Command("go", "build", "-tags", tag, "-o", out, "github.com/msguard/msguard/cmd/msguard")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			fpBin.err = fmt.Errorf("go build -tags failpoints: %v\n%s", err, b)
+			o.err = fmt.Errorf("go build -tags %s: %v\n%s", tag, err, b)
 			return
 		}
-		fpBin.path = out
+		o.path = out
 	})
-	if fpBin.err != nil {
-		t.Fatal(fpBin.err)
+	if o.err != nil {
+		t.Fatal(o.err)
 	}
-	return fpBin.path
+	return o.path
 }
 
 // mediaDir returns installer media written once per test process.

@@ -268,6 +268,43 @@ func scimsVersions(ctx context.Context) (map[string]string, []string, error) {
 	return out, order, nil
 }
 
+// sc22On registers the Messaging data service again if it is not, and
+// turns it on (ha.sc22.reinstall, and the backout from any half-state).
+func sc22On(ctx context.Context) error {
+	st, err := sc22State(ctx)
+	if err != nil {
+		return err
+	}
+	if st == "" {
+		if err := runAll(ctx, [][]string{{"hareg", "-r", sc22Service}}); err != nil {
+			return err
+		}
+	}
+	if st == "on" {
+		return nil
+	}
+	return runAll(ctx, [][]string{{"hareg", "-y", sc22Service}})
+}
+
+// vcsOnline enables the mail resource and brings the group online.
+func (p *planner) vcsOnline() [][]string {
+	return [][]string{{"hares", "-modify", "mail", "Enabled", "1"}, {"hagrp", "-online", vcsGroup, "-sys", p.h.Host}}
+}
+
+// vcsBack links the pre-upgrade dependencies again, enables mail and
+// brings the group online (ha.vcs.relink, and the backout).
+func (p *planner) vcsBack(ctx context.Context) error {
+	if err := p.vcsLink(ctx, true); err != nil {
+		return err
+	}
+	return runAll(ctx, p.vcsOnline())
+}
+
+// sc3Enable enables the SUNW.ims resource (ha.sc3.on, and the backout).
+func sc3Enable(ctx context.Context) error {
+	return runAll(ctx, [][]string{{"scswitch", "-e", "-j", sc3Resource}})
+}
+
 func (p *planner) haBefore() []*Step {
 	switch p.h.HA {
 	case "sc22":
@@ -322,9 +359,7 @@ func (p *planner) haBefore() []*Step {
 			}
 			return p.noMessaging(ctx, "ha.vcs.offline")
 		}
-		off.undo = func(ctx context.Context) error {
-			return runAll(ctx, [][]string{{"hares", "-modify", "mail", "Enabled", "1"}, {"hagrp", "-online", vcsGroup, "-sys", host}})
-		}
+		off.undo = func(ctx context.Context) error { return runAll(ctx, p.vcsOnline()) }
 		var unlinks []string
 		for _, d := range p.h.HADeps {
 			if parent, child, ok := splitDep(d); ok {
@@ -363,7 +398,7 @@ func (p *planner) haBefore() []*Step {
 			}
 			return p.noMessaging(ctx, "ha.sc3.off")
 		}
-		off.undo = func(ctx context.Context) error { return runAll(ctx, [][]string{{"scswitch", "-e", "-j", sc3Resource}}) }
+		off.undo = sc3Enable
 		return []*Step{off}
 	}
 	return nil
@@ -428,18 +463,7 @@ func (p *planner) haAfter() []*Step {
 			st, err := sc22State(ctx)
 			return st == "on", err
 		}
-		s.do = func(ctx context.Context) error {
-			st, err := sc22State(ctx)
-			if err != nil {
-				return err
-			}
-			if st == "" {
-				if err := runAll(ctx, [][]string{{"hareg", "-r", sc22Service}}); err != nil {
-					return err
-				}
-			}
-			return runAll(ctx, [][]string{{"hareg", "-y", sc22Service}})
-		}
+		s.do = sc22On
 		s.verify = func(ctx context.Context) error {
 			st, err := sc22State(ctx)
 			if err == nil && st != "on" {
@@ -455,17 +479,11 @@ func (p *planner) haAfter() []*Step {
 				cmds = append(cmds, strings.Join([]string{"hares", "-link", parent, child}, " "))
 			}
 		}
-		final := [][]string{{"hares", "-modify", "mail", "Enabled", "1"}, {"hagrp", "-online", vcsGroup, "-sys", p.h.Host}}
-		for _, a := range final {
+		for _, a := range p.vcsOnline() {
 			cmds = append(cmds, strings.Join(a, " "))
 		}
 		s := &Step{ID: "ha.vcs.relink", Title: "rebuild the resource dependency tree, enable the resources and bring them online", Commands: cmds}
-		s.do = func(ctx context.Context) error {
-			if err := p.vcsLink(ctx, true); err != nil {
-				return err
-			}
-			return runAll(ctx, final)
-		}
+		s.do = p.vcsBack
 		s.verify = func(ctx context.Context) error {
 			if err := p.vcsLinksAre(ctx, true); err != nil {
 				return err

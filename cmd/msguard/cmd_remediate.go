@@ -40,7 +40,13 @@ func (a *app) remediateCmd() *cobra.Command {
 message processing, backs up the server root, queue and directory (verified by
 re-reading), upgrades the Directory Server when needed, runs setup -k from --media,
 restores the store and starts the servers. It refuses to start unless the preflight
-check passes, and refuses the first backup unless the quiesce check passes.
+check passes, and refuses the first backup unless the quiesce check passes. On a
+cluster it takes the data service out of the cluster before the stops and gives it
+back after the servers are started. It must run as root.
+
+Every step proves its effect by reading the host (backups re-read, LDIF entries
+counted against the server, versions read again, servers running and answering,
+cluster state), never by an exit code: a step whose effect is missing fails.
 
 --plan prints the steps this host needs and changes nothing. A failed step runs the
 backout (exit 5 when the host is back as before, 6 when the backout failed too: see
