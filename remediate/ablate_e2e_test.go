@@ -189,6 +189,7 @@ func TestAblation(t *testing.T) {
 						t.Errorf("%s ablated: exit %d; want 5 (caught, host restored)\n%s", point, r.code, r.out)
 					default:
 						h.restored(h.State.Scenario.DSVersion)
+						h.clusterBack()
 						sameContent(t, "after the backout", before, h.content())
 					}
 				})
