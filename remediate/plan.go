@@ -280,6 +280,9 @@ func HostFromSnapshot(s *facts.Snapshot) (*HostInfo, error) {
 	}
 	if s.HA != nil {
 		h.HA, h.HADeps = s.HA.Kind, s.HA.Dependencies
+		for _, n := range s.HA.Nodes {
+			h.HANodes = append(h.HANodes, n.Name)
+		}
 	}
 	if s.Mounts.Store.MountPoint {
 		m := s.Mounts.Store

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -232,10 +233,24 @@ func sc3Nodes(ctx context.Context) ([][2]string, error) {
 
 var pkgVersionRe = regexp.MustCompile(`(?m)^\s*VERSION:\s*(\S+)`)
 
-// onNode runs a package command on a cluster node: here for the first
-// node scstat lists (this host), through ssh for the others.
-func onNode(ctx context.Context, first bool, node string, argv ...string) (string, error) {
-	if first {
+// localNode is the index of this host among the nodes scstat lists: the
+// node named as this host's short name, else the first one.
+func localNode(nodes [][2]string) int {
+	if h, err := os.Hostname(); err == nil {
+		short, _, _ := strings.Cut(h, ".")
+		for i, n := range nodes {
+			if strings.EqualFold(n[0], short) {
+				return i
+			}
+		}
+	}
+	return 0
+}
+
+// onNode runs a package command on a cluster node: here for this host,
+// through ssh for the others.
+func onNode(ctx context.Context, local bool, node string, argv ...string) (string, error) {
+	if local {
 		return runScript(ctx, 5*time.Minute, argv[0], argv[1:]...)
 	}
 	return runScript(ctx, 5*time.Minute, "ssh", append([]string{"-o", "BatchMode=yes", node}, argv...)...)
@@ -250,9 +265,10 @@ func scimsVersions(ctx context.Context) (map[string]string, []string, error) {
 	}
 	out := map[string]string{}
 	var order []string
+	here := localNode(nodes)
 	for i, n := range nodes {
 		order = append(order, n[0])
-		text, err := onNode(ctx, i == 0, n[0], "pkginfo", "-l", scimsPkg)
+		text, err := onNode(ctx, i == here, n[0], "pkginfo", "-l", scimsPkg)
 		if err != nil {
 			var ee *exec.ExitError
 			if errors.As(err, &ee) && ee.ExitCode() == 255 {
@@ -441,8 +457,9 @@ func (p *planner) haAgent() []*Step {
 		if err != nil {
 			return err
 		}
+		here := localNode(nodes)
 		for i, n := range nodes {
-			if _, err := onNode(ctx, i == 0, n[0], "pkgadd", "-n", "-d", pkgDir, scimsPkg); err != nil {
+			if _, err := onNode(ctx, i == here, n[0], "pkgadd", "-n", "-d", pkgDir, scimsPkg); err != nil {
 				return fmt.Errorf("cluster node %s: %w", n[0], err)
 			}
 		}
