@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/msguard/msguard/collectors"
-	"github.com/msguard/msguard/internal/sim"
 	"github.com/msguard/msguard/remediate"
+	"github.com/msguard/msguard/sim"
 )
 
 // runOp is msguard's side of one comparison, run in its own process.

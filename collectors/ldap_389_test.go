@@ -21,8 +21,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/msguard/msguard/internal/sim/directory"
-	"github.com/msguard/msguard/internal/simtest"
+	"github.com/msguard/msguard/sim/directory"
+	"github.com/msguard/msguard/sim/simtest"
 )
 
 // A real 389 Directory Server (389-ds-base, Netscape DS's descendant) for

@@ -23,8 +23,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/msguard/msguard/collectors/facts"
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/simtest"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/simtest"
 )
 
 // installedBinary is where the units and the cron line expect msguard.

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/msguard/msguard/internal/sim"
 	"github.com/msguard/msguard/remediate"
+	"github.com/msguard/msguard/sim"
 )
 
 // The ablation sweep: for every step of each variant's plan, the upgrade

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/sim/directory"
-	"github.com/msguard/msguard/internal/sim/media"
-	"github.com/msguard/msguard/internal/simtest"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/directory"
+	"github.com/msguard/msguard/sim/media"
+	"github.com/msguard/msguard/sim/simtest"
 )
 
 // answerFor is the first Answer of d matching the prompt line, as Drive

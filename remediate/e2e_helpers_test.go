@@ -28,11 +28,11 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/sim/media"
-	"github.com/msguard/msguard/internal/sim/tree"
-	"github.com/msguard/msguard/internal/simtest"
 	"github.com/msguard/msguard/remediate"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/media"
+	"github.com/msguard/msguard/sim/simtest"
+	"github.com/msguard/msguard/sim/tree"
 )
 
 // Exit codes of contract.md.

@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/msguard/msguard/internal/sim"
 	"github.com/msguard/msguard/remediate"
+	"github.com/msguard/msguard/sim"
 )
 
 // TestRemediateInstallerFails makes setup -k fail after it moved the

@@ -7,9 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/sim/media"
 	"github.com/msguard/msguard/remediate"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/media"
 )
 
 // killScenario is the host of the kill tests: every step of the runbook

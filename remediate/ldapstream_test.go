@@ -30,9 +30,9 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/sim/directory"
-	"github.com/msguard/msguard/internal/simtest"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/directory"
+	"github.com/msguard/msguard/sim/simtest"
 )
 
 // --- BER encoding of responses, with asn1-ber: independent of the decoder.

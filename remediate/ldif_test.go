@@ -16,9 +16,9 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/sim/directory"
-	"github.com/msguard/msguard/internal/simtest"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/directory"
+	"github.com/msguard/msguard/sim/simtest"
 )
 
 func TestLDIFLine(t *testing.T) {

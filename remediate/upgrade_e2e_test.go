@@ -13,11 +13,11 @@ import (
 	"testing"
 
 	"github.com/msguard/msguard/collectors/facts"
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/sim/media"
-	"github.com/msguard/msguard/internal/sim/tree"
-	"github.com/msguard/msguard/internal/simtest"
 	"github.com/msguard/msguard/remediate"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/media"
+	"github.com/msguard/msguard/sim/simtest"
+	"github.com/msguard/msguard/sim/tree"
 )
 
 // referenceScenario is testdata/scenarios/reference.yaml (5.1, DS 4.13,

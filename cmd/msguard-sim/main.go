@@ -15,10 +15,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/msguard/msguard/internal/sim"
-	_ "github.com/msguard/msguard/internal/sim/all"
-	"github.com/msguard/msguard/internal/sim/media"
-	"github.com/msguard/msguard/internal/sim/procs"
+	"github.com/msguard/msguard/sim"
+	_ "github.com/msguard/msguard/sim/all"
+	"github.com/msguard/msguard/sim/media"
+	"github.com/msguard/msguard/sim/procs"
 	"github.com/spf13/cobra"
 )
 

@@ -17,11 +17,11 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/exitcode"
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/sim/directory"
-	"github.com/msguard/msguard/internal/sim/media"
-	"github.com/msguard/msguard/internal/sim/tree"
-	"github.com/msguard/msguard/internal/simtest"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/directory"
+	"github.com/msguard/msguard/sim/media"
+	"github.com/msguard/msguard/sim/simtest"
+	"github.com/msguard/msguard/sim/tree"
 )
 
 // msguardRun runs one msguard command line in-process.

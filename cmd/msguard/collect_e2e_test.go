@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/msguard/msguard/collectors/facts"
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/sim/tree"
-	"github.com/msguard/msguard/internal/simtest"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/simtest"
+	"github.com/msguard/msguard/sim/tree"
 )
 
 // referenceScenario is the issues' reference host, smaller: 5.1, DS 4.13,

@@ -11,8 +11,8 @@ import (
 
 	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/collectors/facts"
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/simtest"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/simtest"
 )
 
 // keyCase is one host condition and the exact set of keys each phase

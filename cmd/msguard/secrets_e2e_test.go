@@ -32,12 +32,12 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/exitcode"
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/sim/directory"
-	"github.com/msguard/msguard/internal/sim/media"
-	"github.com/msguard/msguard/internal/sim/tree"
-	"github.com/msguard/msguard/internal/simtest"
 	"github.com/msguard/msguard/reports"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/directory"
+	"github.com/msguard/msguard/sim/media"
+	"github.com/msguard/msguard/sim/simtest"
+	"github.com/msguard/msguard/sim/tree"
 )
 
 // secretsScenario is a small 5.1 host whose installer passwords are all

@@ -16,10 +16,10 @@ import (
 
 	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/collectors/facts"
-	"github.com/msguard/msguard/internal/sim"
-	"github.com/msguard/msguard/internal/sim/tree"
-	"github.com/msguard/msguard/internal/simtest"
 	"github.com/msguard/msguard/policies"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/simtest"
+	"github.com/msguard/msguard/sim/tree"
 )
 
 // Fields excluded from the parity comparison, and why (README.md, "Hosts where msguard cannot run"

@@ -1,0 +1,413 @@
+package procs
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/tree"
+)
+
+func init() {
+	for _, d := range MsgDaemons {
+		sim.RegisterProgram(d, msgDaemon(d))
+	}
+	sim.RegisterProgram("ns-httpd", nsHttpd)
+}
+
+// idleTimeout closes a client connection that sends nothing.
+const idleTimeout = 5 * time.Minute
+
+// daemonState finds the state of the install a daemon belongs to: the -r
+// root when given, else four levels above its own executable
+// (ROOT/bin/msg/lib/<daemon>, ROOT/bin/https/bin/ns-httpd), following a
+// separate Web Server root's marker file to the server root.
+func daemonState(root string) (*sim.State, error) {
+	if root != "" {
+		return sim.LoadState(root)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	cand := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(exe))))
+	if _, err := os.Stat(sim.Paths{Root: cand}.StateFile()); err != nil {
+		if b, merr := os.ReadFile(filepath.Join(cand, wsRootMarker)); merr == nil {
+			cand = strings.TrimSpace(string(b))
+		}
+	}
+	return sim.LoadState(cand)
+}
+
+// pidFile is RunDir/<name>.pid.
+func pidFile(p sim.Paths, name string) string { return filepath.Join(p.RunDir(), name+".pid") }
+
+// daemon is the running part shared by every simulated daemon: it listens
+// (when port > 0), writes its pid file, runs serve until SIGTERM and
+// removes the pid file.
+func daemon(ctx context.Context, st *sim.State, pidName string, port int, stderr io.Writer,
+	serve func(ctx context.Context, ln net.Listener) error) int {
+	signal.Ignore(syscall.SIGHUP)
+	var ln net.Listener
+	if port > 0 {
+		var err error
+		ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: listen: %v\n", pidName, err)
+			return 1
+		}
+		defer ln.Close()
+	}
+	p := st.Paths()
+	pf := pidFile(p, pidName)
+	if err := os.MkdirAll(p.RunDir(), 0o755); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", pidName, err)
+		return 1
+	}
+	if err := sim.WriteFileAtomic(pf, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		fmt.Fprintf(stderr, "%s: write pid file: %v\n", pidName, err)
+		return 1
+	}
+	defer func() {
+		if readPidFile(pf) == os.Getpid() {
+			os.Remove(pf)
+		}
+	}()
+	where := ""
+	if ln != nil {
+		where = " on " + ln.Addr().String()
+	}
+	fmt.Fprintf(stderr, "%s %s: pid %d started%s\n", time.Now().Format(time.RFC3339), pidName, os.Getpid(), where)
+	err := serve(ctx, ln)
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "%s: %v\n", pidName, err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "%s %s: pid %d exiting\n", time.Now().Format(time.RFC3339), pidName, os.Getpid())
+	return 0
+}
+
+// msgDaemon is the program of messaging daemon name.
+func msgDaemon(name string) sim.ProgramFunc {
+	return func(ctx context.Context, args []string, stdio sim.Stdio) int {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(stdio.Err)
+		root := fs.String("r", "", "server root (default: from the executable's path)")
+		if err := fs.Parse(args); err != nil {
+			return 2
+		}
+		st, err := daemonState(*root)
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "%s: %v\n", name, err)
+			return 1
+		}
+		host, banner := st.Scenario.Host, sim.MsgBanner(st.MsgVersion)
+		port := msgPort(st, name)
+		var serve func(context.Context, net.Listener) error
+		switch name {
+		case "dispatcher":
+			serve = func(ctx context.Context, ln net.Listener) error {
+				done := superviseChild(ctx, filepath.Join(st.Paths().MsgLib(), "tcp_smtp_server"), stdio.Err)
+				err := serveLines(ctx, ln, "220 "+host+" -- Server ESMTP ("+banner+")", smtpReply(host))
+				<-done
+				return err
+			}
+		case "imapd":
+			serve = func(ctx context.Context, ln net.Listener) error {
+				return serveLines(ctx, ln, "* OK "+host+" IMAP4 service ("+banner+")", imapReply)
+			}
+		case "popd":
+			serve = func(ctx context.Context, ln net.Listener) error {
+				return serveLines(ctx, ln, "+OK "+host+" POP3 service ("+banner+")", popReply)
+			}
+		case "mshttpd":
+			serve = func(ctx context.Context, ln net.Listener) error {
+				return serveHTTP(ctx, ln, banner, "Messenger Express")
+			}
+		case "tcp_smtp_server":
+			serve = func(ctx context.Context, _ net.Listener) error { return waitParent(ctx) }
+		default:
+			serve = func(ctx context.Context, _ net.Listener) error { <-ctx.Done(); return nil }
+		}
+		if name == "job_controller" && deliversOnStart(st.MsgVersion) {
+			// Before the pid file: start-msg returns once the queue is processed.
+			n, err := tree.DeliverQueue(st.Paths())
+			if err != nil {
+				fmt.Fprintf(stdio.Err, "job_controller: deliver the queue: %v\n", err)
+				return 1
+			}
+			fmt.Fprintf(stdio.Err, "%s job_controller: delivered %d queued messages (held and temporary files stay)\n", time.Now().Format(time.RFC3339), n)
+		}
+		if diesAfterStart(st, name) {
+			serve = dieAfter(dieDelay, serve)
+		}
+		return daemon(ctx, st, name, port, stdio.Err, serve)
+	}
+}
+
+// dieDelay is how long a daemon named by FailSpec.DiesAfterStart serves.
+const dieDelay = time.Second
+
+// diesAfterStart tells whether daemon name is to exit soon after it started
+// (FailSpec.DiesAfterStart): only on an installed 5.2, so that the 5.1 host
+// the scenario builds starts cleanly and the fault shows after the upgrade.
+func diesAfterStart(st *sim.State, name string) bool {
+	return st.Scenario.Fail.DiesAfterStart == name && sim.MsgBaseVersion(st.MsgVersion) == "5.2"
+}
+
+// dieAfter wraps serve so that it stops after d and the daemon exits with
+// an error, as a daemon crashing after start-up would.
+func dieAfter(d time.Duration, serve func(context.Context, net.Listener) error) func(context.Context, net.Listener) error {
+	return func(ctx context.Context, ln net.Listener) error {
+		sctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		err := serve(sctx, ln)
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("fatal error %d s after start-up: exiting (simulated failure)", int(d/time.Second))
+	}
+}
+
+// deliversOnStart tells whether the job controller of Messaging Server
+// version v delivers the queue when it starts. The simulated 5.0 and 5.1
+// MTAs never deliver, so that the queue a scenario plants is still there for
+// the quiescence checks and the backup; the upgraded 5.2 MTA delivers every
+// message that is not held, as a healthy MTA would after the restart
+// (post.queue), and audit finds nothing undelivered.
+func deliversOnStart(v string) bool { return strings.HasPrefix(v, "5.2") }
+
+// superviseChild keeps a child process of exe running until ctx ends, then
+// stops it; the returned channel closes once the child has exited.
+func superviseChild(ctx context.Context, exe string, stderr io.Writer) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			cmd := exec.Command(exe)
+			cmd.Stdout, cmd.Stderr = stderr, stderr
+			if err := cmd.Start(); err != nil {
+				fmt.Fprintf(stderr, "dispatcher: start %s: %v\n", filepath.Base(exe), err)
+			} else {
+				exit := make(chan error, 1)
+				go func() { exit <- cmd.Wait() }()
+				select {
+				case err := <-exit:
+					fmt.Fprintf(stderr, "dispatcher: %s exited: %v\n", filepath.Base(exe), err)
+				case <-ctx.Done():
+					_ = cmd.Process.Signal(syscall.SIGTERM)
+					select {
+					case <-exit:
+					case <-time.After(5 * time.Second):
+						_ = cmd.Process.Kill()
+						<-exit
+					}
+					return
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	return done
+}
+
+// waitParent returns when ctx ends or the parent process goes away.
+func waitParent(ctx context.Context) error {
+	ppid := os.Getppid()
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if os.Getppid() != ppid {
+				return nil
+			}
+		}
+	}
+}
+
+// replyFunc answers one command line; quit closes the connection after the
+// reply.
+type replyFunc func(line string) (reply string, quit bool)
+
+// serveLines serves a line protocol: greeting, then one reply per line.
+func serveLines(ctx context.Context, ln net.Listener, greeting string, reply replyFunc) error {
+	go func() { <-ctx.Done(); ln.Close() }()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		go func() {
+			defer c.Close()
+			w := bufio.NewWriter(c)
+			r := bufio.NewReader(c)
+			fmt.Fprintf(w, "%s\r\n", greeting)
+			for {
+				if w.Flush() != nil {
+					return
+				}
+				_ = c.SetReadDeadline(time.Now().Add(idleTimeout))
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				out, quit := reply(strings.TrimRight(line, "\r\n"))
+				fmt.Fprintf(w, "%s\r\n", strings.ReplaceAll(out, "\n", "\r\n"))
+				if quit {
+					w.Flush()
+					return
+				}
+			}
+		}()
+	}
+}
+
+// smtpReply answers EHLO, HELO, NOOP and QUIT; anything else is 500.
+func smtpReply(host string) replyFunc {
+	return func(line string) (string, bool) {
+		verb, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		switch strings.ToUpper(verb) {
+		case "EHLO":
+			return "250-" + host + "\n250-8BITMIME\n250-PIPELINING\n250-DSN\n250-ENHANCEDSTATUSCODES\n250 HELP", false
+		case "HELO":
+			return "250 " + host + " OK, [127.0.0.1].", false
+		case "NOOP":
+			return "250 2.5.0 OK.", false
+		case "QUIT":
+			return "221 2.3.0 Bye received. Goodbye.", true
+		}
+		return fmt.Sprintf("500 5.5.1 Command unrecognized: %q", line), false
+	}
+}
+
+// imapReply answers CAPABILITY, NOOP and LOGOUT.
+func imapReply(line string) (string, bool) {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return "* BAD Null command", false
+	}
+	if len(f) == 1 {
+		return f[0] + " BAD Missing command", false
+	}
+	tag := f[0]
+	switch strings.ToUpper(f[1]) {
+	case "CAPABILITY":
+		return "* CAPABILITY IMAP4 IMAP4rev1 ACL QUOTA LITERAL+ NAMESPACE UIDPLUS CHILDREN LANGUAGE XSENDER X-NETSCAPE XSERVERINFO AUTH=PLAIN\n" +
+			tag + " OK CAPABILITY completed", false
+	case "NOOP":
+		return tag + " OK Completed", false
+	case "LOGOUT":
+		return "* BYE LOGOUT received\n" + tag + " OK Completed", true
+	}
+	return tag + " BAD Unrecognized command", false
+}
+
+// popReply answers QUIT.
+func popReply(line string) (string, bool) {
+	if strings.EqualFold(strings.TrimSpace(line), "QUIT") {
+		return "+OK Goodbye", true
+	}
+	return "-ERR Unknown command", false
+}
+
+// serveHTTP serves a small HTML page with the given Server header.
+func serveHTTP(ctx context.Context, ln net.Listener, server, title string) error {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", server)
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, "<html><head><title>%s</title></head><body><h1>%s</h1></body></html>\n", title, title)
+	})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: idleTimeout}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// nsHttpd is the Administration Server and Web Server daemon:
+// `ns-httpd -d ROOT/admin-serv/config -r ROOT` is the Admin Server,
+// `ns-httpd -d WSROOT/https-<name>/config -r ROOT` a Web Server instance,
+// `ns-httpd -v` prints the version banner.
+func nsHttpd(ctx context.Context, args []string, stdio sim.Stdio) int {
+	fs := flag.NewFlagSet("ns-httpd", flag.ContinueOnError)
+	fs.SetOutput(stdio.Err)
+	dir := fs.String("d", "", "configuration directory")
+	root := fs.String("r", "", "server root (default: from the executable's path)")
+	version := fs.Bool("v", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	st, err := daemonState(*root)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "ns-httpd: %v\n", err)
+		return 1
+	}
+	p := st.Paths()
+	inst := ""
+	if *dir != "" {
+		inst = filepath.Base(filepath.Dir(filepath.Clean(*dir)))
+		if inst != "admin-serv" && !strings.HasPrefix(inst, "https-") {
+			fmt.Fprintf(stdio.Err, "ns-httpd: %s is neither admin-serv/config nor https-<name>/config\n", *dir)
+			return 2
+		}
+	} else if exe, err := os.Executable(); err == nil && st.WebServer != "" && canon(exe) == canon(p.NsHttpd()) {
+		inst = "https-"
+	}
+	admin := inst == "" || inst == "admin-serv"
+	banner := sim.AdminServerBanner
+	if !admin {
+		banner = sim.WebServerBanners[st.WebServer]
+		if banner == "" {
+			fmt.Fprintln(stdio.Err, "ns-httpd: no Web Server is installed")
+			return 1
+		}
+	}
+	if *version {
+		fmt.Fprintln(stdio.Out, banner)
+		return 0
+	}
+	if *dir == "" {
+		fmt.Fprintln(stdio.Err, "ns-httpd: -d CONFIGDIR is required")
+		return 2
+	}
+	port, title := adminPort(st), "Netscape Administration Server"
+	if !admin {
+		port, title = webPort(st, strings.TrimPrefix(inst, "https-")), inst
+	}
+	return daemon(ctx, st, "ns-httpd-"+inst, port, stdio.Err, func(ctx context.Context, ln net.Listener) error {
+		return serveHTTP(ctx, ln, banner, title)
+	})
+}
