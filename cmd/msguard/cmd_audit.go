@@ -23,8 +23,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, (*app).auditCmd) }
-
 // auditFlags are audit's own flags.
 type auditFlags struct {
 	baseline      string

@@ -16,8 +16,6 @@ import (
 	"golang.org/x/term"
 )
 
-func init() { extraCommands = append(extraCommands, (*app).checkCmd) }
-
 // judgeFlags are the policy and report flags shared by check and audit.
 type judgeFlags struct {
 	policyDirs []string

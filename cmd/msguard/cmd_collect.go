@@ -22,8 +22,6 @@ type collectFlags struct {
 	backupDir  string
 }
 
-func init() { extraCommands = append(extraCommands, (*app).collectCmd) }
-
 func (a *app) collectCmd() *cobra.Command {
 	var cf collectFlags
 	var out string

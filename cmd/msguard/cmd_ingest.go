@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, (*app).ingestCmd) }
-
 // ingestCmd turns the collector script's bundle into a snapshot.
 func (a *app) ingestCmd() *cobra.Command {
 	var out string

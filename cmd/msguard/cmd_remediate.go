@@ -16,10 +16,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() {
-	extraCommands = append(extraCommands, (*app).remediateCmd, (*app).backoutCmd)
-}
-
 // remediateFlags are remediate's own flags.
 type remediateFlags struct {
 	media                              string

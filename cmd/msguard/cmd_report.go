@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, (*app).reportCmd) }
-
 func (a *app) reportCmd() *cobra.Command {
 	var from, extra []string
 	var format, output string

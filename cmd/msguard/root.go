@@ -84,10 +84,11 @@ audits the upgraded host's health afterwards.`,
 		return exitcode.Usagef("%v (see %s --help)", err, cmd.CommandPath())
 	})
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitcode.Table + "\n")
-	root.AddCommand(a.versionCmd())
-	for _, add := range extraCommands {
-		root.AddCommand(add(a))
-	}
+	// Every command, in one place.
+	root.AddCommand(
+		a.collectCmd(), a.checkCmd(), a.remediateCmd(), a.backoutCmd(), a.auditCmd(),
+		a.reportCmd(), a.policyCmd(), a.ingestCmd(), a.versionCmd(),
+	)
 	return root
 }
 
@@ -97,9 +98,6 @@ func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
 		return exitcode.Wrap(exitcode.Usage, v(cmd, args))
 	}
 }
-
-// extraCommands are added by the cmd_<verb>.go files' init functions.
-var extraCommands []func(*app) *cobra.Command
 
 // setupLogging builds the slog logger from --log-format and --log-level.
 func (a *app) setupLogging() error {
