@@ -20,13 +20,14 @@ build:
 	$(GO) build -o $(BIN)/msguard ./cmd/msguard
 	$(GO) build -o $(BIN)/msguard-sim ./cmd/msguard-sim
 
+## vet: go vet, and go.mod lists exactly what msguard imports (go mod tidy -diff prints nothing).
 vet:
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 
 ## test: everything the tests need, then every test, real directories included,
 ## the kill-anywhere tests (failpoints build) and a short fuzz of every parser.
-test: deps
-	$(GO) vet ./...
+test: deps vet
 	$(GO) test $(GOTEST_FLAGS) ./...
 	$(MAKE) test-failpoints fuzz
 
