@@ -1,6 +1,8 @@
 package remediate
 
 import (
+	"github.com/msguard/msguard/remediate/installer"
+
 	"regexp"
 	"strconv"
 	"strings"
@@ -75,7 +77,7 @@ func componentListHas(list string, n int) bool {
 // configuration directory URL and administrator, and the Service
 // Administrator (its password asked only for an id other than
 // ServiceAdmin).
-func SetupAnswers(o SetupOptions) Dialogue {
+func SetupAnswers(o SetupOptions) installer.Dialogue {
 	comps := o.Components
 	if strings.TrimSpace(comps) == "" {
 		comps = DefaultComponents
@@ -88,10 +90,10 @@ func SetupAnswers(o SetupOptions) Dialogue {
 	if svcID == "" {
 		svcID = DefaultServiceAdminID
 	}
-	return Dialogue{
+	return installer.Dialogue{
 		Program:       "setup -k",
 		PromptTimeout: setupPromptTimeout,
-		Answers: []Answer{
+		Answers: []installer.Answer{
 			{Name: "continue", Match: promptLiteral("Would you like to continue with installation?"), Reply: "Yes"},
 			{Name: "license", Match: promptLiteral("Do you agree to the license terms?"), Reply: "Yes"},
 			{Name: "installation type", Match: regexp.MustCompile(`^Choose an installation type:.*\b2\. Typical\b`), Reply: "2"},
@@ -127,15 +129,15 @@ type DSSetupOptions struct {
 // §5 post.dssetup): the directory server root and instance, the Directory
 // Manager, the instance holds users and groups under the suffix, and yes
 // to updating the schema, configuring the new indexes and continuing.
-func DSSetupAnswers(o DSSetupOptions) Dialogue {
+func DSSetupAnswers(o DSSetupOptions) installer.Dialogue {
 	inst := ""
 	if o.InstanceIndex > 0 {
 		inst = strconv.Itoa(o.InstanceIndex)
 	}
-	return Dialogue{
+	return installer.Dialogue{
 		Program:       "ims_dssetup.pl",
 		PromptTimeout: dssetupPromptTimeout,
-		Answers: []Answer{
+		Answers: []installer.Answer{
 			{Name: "directory server root", Match: promptLiteral("Directory server root"), Reply: o.Root},
 			{Name: "instance", Match: promptLiteral("Which instance do you want"), Reply: inst},
 			{Name: "directory manager", Match: promptLiteral("Please enter the directory manager DN"), Reply: o.DMDN},
@@ -153,11 +155,11 @@ func DSSetupAnswers(o DSSetupOptions) Dialogue {
 // post.webserver): continue, the install location root (the Web Server
 // root, or the server root when they are the same) and Yes to upgrading
 // the existing https-<host> instance in place.
-func WebServerAnswers(root string) Dialogue {
-	return Dialogue{
+func WebServerAnswers(root string) installer.Dialogue {
+	return installer.Dialogue{
 		Program:       "ws60sp2/setup",
 		PromptTimeout: webPromptTimeout,
-		Answers: []Answer{
+		Answers: []installer.Answer{
 			{Name: "continue", Match: promptLiteral("Would you like to continue with installation?"), Reply: "Yes"},
 			{Name: "install location", Match: promptLiteral("Install location"), Reply: root},
 			{Name: "upgrade instance", Match: regexp.MustCompile(`^Upgrade the existing Web Server instance https-\S+\?$`), Reply: "Yes"},
@@ -168,11 +170,11 @@ func WebServerAnswers(root string) Dialogue {
 // DAAnswers is the dialogue of both da12/uninstall and da12/setup (runbook
 // §5 post.da): the install location root, Yes to uninstalling the old
 // Delegated Administrator (uninstall only) and to continuing (setup only).
-func DAAnswers(root string) Dialogue {
-	return Dialogue{
+func DAAnswers(root string) installer.Dialogue {
+	return installer.Dialogue{
 		Program:       "da12",
 		PromptTimeout: webPromptTimeout,
-		Answers: []Answer{
+		Answers: []installer.Answer{
 			{Name: "continue", Match: promptLiteral("Would you like to continue with installation?"), Reply: "Yes", Optional: true},
 			{Name: "install location", Match: promptLiteral("Install location"), Reply: root},
 			{Name: "uninstall", Match: regexp.MustCompile(`^Uninstall iPlanet Delegated Administrator \S+\?$`), Reply: "Yes", Optional: true},

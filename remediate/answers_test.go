@@ -1,6 +1,8 @@
 package remediate
 
 import (
+	"github.com/msguard/msguard/remediate/installer"
+
 	"bytes"
 	"context"
 	"errors"
@@ -16,15 +18,21 @@ import (
 	"github.com/msguard/msguard/sim/simtest"
 )
 
-// answerFor is the first Answer of d matching the prompt line, as Drive
+// dialogueModes are the two ways installer.Drive connects an installer.
+var dialogueModes = []struct {
+	name string
+	pty  bool
+}{{"pipe", false}, {"pty", true}}
+
+// answerFor is the first installer.Answer of d matching the prompt line, as Drive
 // picks it for a prompt asked the first time.
-func answerFor(d Dialogue, line string) (Answer, bool) {
+func answerFor(d installer.Dialogue, line string) (installer.Answer, bool) {
 	for _, a := range d.Answers {
-		if a.Match.MatchString(promptText(line)) {
+		if a.Match.MatchString(installer.PromptText(line)) {
 			return a, true
 		}
 	}
-	return Answer{}, false
+	return installer.Answer{}, false
 }
 
 // promptWant is how an answer table must answer a prompt line.
@@ -54,7 +62,7 @@ func TestAnswerTables(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		d       Dialogue
+		d       installer.Dialogue
 		prompts []promptWant
 		unknown []string
 	}{
@@ -116,7 +124,7 @@ func TestAnswerTables(t *testing.T) {
 			if tc.d.Program == "" || tc.d.PromptTimeout <= 0 {
 				t.Errorf("Program %q, PromptTimeout %s", tc.d.Program, tc.d.PromptTimeout)
 			}
-			if err := tc.d.validate(tc.d.Program); err != nil {
+			if err := tc.d.Validate(tc.d.Program); err != nil {
 				t.Fatal(err)
 			}
 			for _, p := range tc.prompts {
@@ -143,12 +151,12 @@ func TestAnswerTables(t *testing.T) {
 
 // runMedia drives the media's installer rel (such as "msg52/setup") and
 // returns its transcript.
-func runMedia(t *testing.T, dir, rel string, args []string, d Dialogue) (string, error) {
+func runMedia(t *testing.T, dir, rel string, args []string, d installer.Dialogue) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var tr bytes.Buffer
-	err := Drive(ctx, exec.Command(filepath.Join(dir, rel), args...), d, &tr)
+	err := installer.Drive(ctx, exec.Command(filepath.Join(dir, rel), args...), d, &tr)
 	t.Logf("%s transcript:\n%s", rel, tr.String())
 	return tr.String(), err
 }
@@ -193,11 +201,11 @@ func TestDriveSimulatedMedia(t *testing.T) {
 			const wrongPw = "not-the-Admin-pw"
 			secrets = append(secrets, wrongPw)
 			tr, err := setup(DSComponents, wrongPw)
-			var ie *InstallerError
+			var ie *installer.Error
 			if !errors.As(err, &ie) || ie.ExitCode == 0 ||
 				!strings.HasPrefix(ie.Message, "ERROR: cannot authenticate configuration directory administrator admin") ||
 				!strings.Contains(err.Error(), ie.Message) {
-				t.Fatalf("wrong password: %v; want *InstallerError with setup's ERROR line", err)
+				t.Fatalf("wrong password: %v; want *installer.Error with setup's ERROR line", err)
 			}
 			if !strings.Contains(tr, "Configuration Directory Administrator password: ********\n") {
 				t.Errorf("transcript does not show the masked password")
@@ -262,7 +270,7 @@ func webAndDA(t *testing.T, h *simtest.Host, dir string, all *strings.Builder) {
 	}
 	for _, run := range []struct {
 		rel string
-		d   Dialogue
+		d   installer.Dialogue
 	}{
 		{"ws60sp2/setup", WebServerAnswers(wsRoot)},
 		{"da12/uninstall", DAAnswers(h.Root)},

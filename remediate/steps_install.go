@@ -1,6 +1,8 @@
 package remediate
 
 import (
+	"github.com/msguard/msguard/remediate/installer"
+
 	"context"
 	"errors"
 	"fmt"
@@ -47,7 +49,7 @@ func (p *planner) directoryUp(ctx context.Context) error {
 
 // drive runs an installer of the media through its dialogue, keeping a
 // transcript (secrets redacted) in the backup directory.
-func (p *planner) drive(ctx context.Context, id string, d Dialogue, prog string, args ...string) error {
+func (p *planner) drive(ctx context.Context, id string, d installer.Dialogue, prog string, args ...string) error {
 	if p.media == nil || p.media.Path == "" {
 		return errors.New("no installer media (--media)")
 	}
@@ -72,7 +74,7 @@ func (p *planner) drive(ctx context.Context, id string, d Dialogue, prog string,
 	if dir, ok := ctx.Value(workDirKey{}).(string); ok {
 		cmd.Dir = dir
 	}
-	if err := Drive(ctx, cmd, d, t); err != nil {
+	if err := installer.Drive(ctx, cmd, d, t); err != nil {
 		return fmt.Errorf("%s: %w (transcript: %s)", prog, err, t.Name())
 	}
 	return nil

@@ -1,4 +1,4 @@
-package remediate
+package installer
 
 import (
 	"bytes"
@@ -53,8 +53,8 @@ func TestPromptText(t *testing.T) {
 		{"  Enter the name of the disk", "Enter the name of the disk"},
 	}
 	for _, tc := range tests {
-		if got := promptText(tc.line); got != tc.want {
-			t.Errorf("promptText(%q) = %q; want %q", tc.line, got, tc.want)
+		if got := PromptText(tc.line); got != tc.want {
+			t.Errorf("PromptText(%q) = %q; want %q", tc.line, got, tc.want)
 		}
 	}
 }
@@ -164,9 +164,9 @@ func TestDriveScripts(t *testing.T) {
 			script:  "silent-after-answer.sh",
 			timeout: time.Second,
 			check: func(t *testing.T, err error, cmd *exec.Cmd) {
-				var te *DialogueTimeoutError
+				var te *TimeoutError
 				if !errors.As(err, &te) || te.After != time.Second {
-					t.Errorf("err = %v; want *DialogueTimeoutError after 1s", err)
+					t.Errorf("err = %v; want *TimeoutError after 1s", err)
 				}
 				if !killed(cmd) {
 					t.Errorf("installer not killed: %v", cmd.ProcessState)
@@ -178,9 +178,9 @@ func TestDriveScripts(t *testing.T) {
 			timeout:    time.Second,
 			transcript: "Copying files...\n[msguard] no output and no prompt for 1s: installer stopped\n",
 			check: func(t *testing.T, err error, cmd *exec.Cmd) {
-				var te *DialogueTimeoutError
+				var te *TimeoutError
 				if !errors.As(err, &te) || te.Last != "Copying files..." {
-					t.Errorf("err = %v; want *DialogueTimeoutError after Copying files...", err)
+					t.Errorf("err = %v; want *TimeoutError after Copying files...", err)
 				}
 			},
 		},
@@ -197,9 +197,9 @@ func TestDriveScripts(t *testing.T) {
 			script:     "fail.sh",
 			transcript: "Continue [yes]: \nERROR: first problem\nCleaning up.\nERROR: disk full\n",
 			check: func(t *testing.T, err error, cmd *exec.Cmd) {
-				var ie *InstallerError
+				var ie *Error
 				if !errors.As(err, &ie) || ie.ExitCode != 3 || ie.Message != "ERROR: disk full" {
-					t.Errorf("err = %v; want *InstallerError exit 3 ERROR: disk full", err)
+					t.Errorf("err = %v; want *Error exit 3 ERROR: disk full", err)
 				}
 				if err != nil && !strings.Contains(err.Error(), "ERROR: disk full") {
 					t.Errorf("error %q lacks the installer's ERROR line", err)

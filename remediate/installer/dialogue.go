@@ -1,4 +1,4 @@
-package remediate
+package installer
 
 import (
 	"bytes"
@@ -93,9 +93,9 @@ func (e *UnknownPromptError) Error() string {
 	return fmt.Sprintf("%s: unknown prompt %q: not answered, installer stopped", e.Program, e.Prompt)
 }
 
-// DialogueTimeoutError is returned by Drive when the installer printed
+// TimeoutError is returned by Drive when the installer printed
 // nothing and asked nothing answerable for PromptTimeout; it was killed.
-type DialogueTimeoutError struct {
+type TimeoutError struct {
 	Program string
 	// After is the PromptTimeout that ran out.
 	After time.Duration
@@ -103,15 +103,15 @@ type DialogueTimeoutError struct {
 	Last string
 }
 
-func (e *DialogueTimeoutError) Error() string {
+func (e *TimeoutError) Error() string {
 	if e.Last == "" {
 		return fmt.Sprintf("%s: no output and no prompt for %s: installer stopped", e.Program, e.After)
 	}
 	return fmt.Sprintf("%s: no output and no prompt for %s after %q: installer stopped", e.Program, e.After, e.Last)
 }
 
-// InstallerError is returned by Drive when the installer exits non-zero.
-type InstallerError struct {
+// Error is returned by Drive when the installer exits non-zero.
+type Error struct {
 	Program string
 	// ExitCode is the exit status, -1 when killed by a signal.
 	ExitCode int
@@ -121,14 +121,14 @@ type InstallerError struct {
 	Err error
 }
 
-func (e *InstallerError) Error() string {
+func (e *Error) Error() string {
 	if e.Message == "" {
 		return fmt.Sprintf("%s: %v", e.Program, e.Err)
 	}
 	return fmt.Sprintf("%s: %v: %s", e.Program, e.Err, e.Message)
 }
 
-func (e *InstallerError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // Drive runs cmd and holds its dialogue d, writing to transcript (may be
 // nil) everything the installer printed and every answer given, with Secret
@@ -152,8 +152,8 @@ func (e *InstallerError) Unwrap() error { return e.Err }
 //
 // Drive stops the installer, without answering, on a prompt no Answer
 // matches (*UnknownPromptError), when nothing happens for d.PromptTimeout
-// (*DialogueTimeoutError), or when ctx ends. A non-zero exit is an
-// *InstallerError carrying the installer's last "ERROR: " line. An
+// (*TimeoutError), or when ctx ends. A non-zero exit is an
+// *Error carrying the installer's last "ERROR: " line. An
 // installer that exits 0 without having asked every Answer that is not
 // Optional fails too.
 func Drive(ctx context.Context, cmd *exec.Cmd, d Dialogue, transcript io.Writer) error {
@@ -161,7 +161,7 @@ func Drive(ctx context.Context, cmd *exec.Cmd, d Dialogue, transcript io.Writer)
 	if program == "" {
 		program = filepath.Base(cmd.Path)
 	}
-	if err := d.validate(program); err != nil {
+	if err := d.Validate(program); err != nil {
 		return err
 	}
 	if cmd.Stdin != nil || cmd.Stdout != nil || cmd.Stderr != nil {
@@ -211,8 +211,8 @@ func Drive(ctx context.Context, cmd *exec.Cmd, d Dialogue, transcript io.Writer)
 	return err
 }
 
-// validate checks the answers before anything runs.
-func (d Dialogue) validate(program string) error {
+// Validate checks the answers before anything runs (Drive calls it).
+func (d Dialogue) Validate(program string) error {
 	for i, a := range d.Answers {
 		name := a.Name
 		if name == "" {
@@ -440,7 +440,7 @@ func (s *driveSession) run(ctx context.Context) error {
 			}
 			s.note(fmt.Sprintf("no output and no prompt for %s: installer stopped", s.timeout))
 			s.kill()
-			return &DialogueTimeoutError{Program: s.program, After: s.timeout, Last: s.redact(last)}
+			return &TimeoutError{Program: s.program, After: s.timeout, Last: s.redact(last)}
 		}
 	}
 	if len(s.partial) > 0 {
@@ -452,7 +452,7 @@ func (s *driveSession) run(ctx context.Context) error {
 		if errors.As(waitErr, &ee) {
 			code = ee.ExitCode()
 		}
-		return &InstallerError{Program: s.program, ExitCode: code, Message: s.redact(s.errLine), Err: waitErr}
+		return &Error{Program: s.program, ExitCode: code, Message: s.redact(s.errLine), Err: waitErr}
 	}
 	var missing []string
 	for i, a := range s.d.Answers {
@@ -580,7 +580,7 @@ func (s *driveSession) ptyEchoes() bool {
 
 // answer replies to prompt p from the Answers, or fails without replying.
 func (s *driveSession) answer(p string) error {
-	text := promptText(p)
+	text := PromptText(p)
 	idx := -1
 	for i, a := range s.d.Answers {
 		if s.uses[i] == 0 && a.Match.MatchString(text) {
@@ -676,9 +676,9 @@ func (s *driveSession) kill() {
 // promptDefault matches the " [<default>]" that ends a prompt's text.
 var promptDefault = regexp.MustCompile(`\s*\[[^\[\]]*\]$`)
 
-// promptText is a prompt line without its trailing "[<default>]: " or ": "
+// PromptText is a prompt line without its trailing "[<default>]: " or ": "
 // and surrounding blanks: the text an Answer's Match is matched against.
-func promptText(line string) string {
+func PromptText(line string) string {
 	t := strings.TrimSpace(line)
 	t = strings.TrimSuffix(t, ":")
 	t = promptDefault.ReplaceAllString(t, "")
