@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/msguard/msguard/remediate/treebackup"
 	"os"
 	"path/filepath"
 	"time"
@@ -43,12 +44,12 @@ func runOp(ctx context.Context, args []string) error {
 		}
 		fmt.Println(n)
 	case "backup": // SRC DST
-		if _, err := remediate.BackupTree(ctx, a[0], a[1], "bench", nil); err != nil {
+		if _, err := treebackup.Backup(ctx, a[0], a[1], "bench", nil); err != nil {
 			return err
 		}
-		return remediate.VerifyBackup(ctx, a[1], "bench")
+		return treebackup.Verify(ctx, a[1], "bench")
 	case "restore": // BACKUP ROOT
-		return remediate.RestoreTree(ctx, a[0], "bench", a[1], nil)
+		return treebackup.Restore(ctx, a[0], "bench", a[1], nil)
 	default:
 		return fmt.Errorf("unknown op %q", op)
 	}

@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"fmt"
+	"github.com/msguard/msguard/remediate/treebackup"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ func (p *planner) backout(ctx context.Context, journal journalFunc, say sayFunc)
 	// A backup that cannot be restored is found before anything is
 	// stopped: the host stays as it is for the operator, who gets the
 	// reason instead of a host with every service down.
-	if err := VerifyBackup(ctx, filepath.Join(p.dir, backupServerRoot), backupServerRoot); err != nil {
+	if err := treebackup.Verify(ctx, filepath.Join(p.dir, backupServerRoot), backupServerRoot); err != nil {
 		_ = journal(KindNote, "", map[string]string{"backout": "refused", "error": err.Error()})
 		return fmt.Errorf("the backup cannot be restored, so the backout did not start (nothing was stopped or changed): %w", err)
 	}
@@ -109,10 +110,10 @@ func (p *planner) backoutStoreOff(ctx context.Context) error {
 
 func (p *planner) backoutRestore(ctx context.Context) error {
 	dir := filepath.Join(p.dir, backupServerRoot)
-	if err := RestoreTree(ctx, dir, backupServerRoot, p.h.Root, p.keep()); err != nil {
+	if err := treebackup.Restore(ctx, dir, backupServerRoot, p.h.Root, p.keep()); err != nil {
 		return err
 	}
-	diffs, err := CompareTree(ctx, dir, backupServerRoot, p.h.Root, p.keep())
+	diffs, err := treebackup.Compare(ctx, dir, backupServerRoot, p.h.Root, p.keep())
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func (p *planner) restoreMTime(dir string) error {
 	}
 	rel = filepath.ToSlash(rel)
 	var mtime time.Time
-	if _, err := ReadManifest(filepath.Join(p.dir, backupServerRoot), backupServerRoot, func(e *ManifestEntry) error {
+	if _, err := treebackup.ReadManifest(filepath.Join(p.dir, backupServerRoot), backupServerRoot, func(e *treebackup.ManifestEntry) error {
 		if e.Path == rel {
 			mtime = e.MTime
 		}

@@ -10,7 +10,8 @@
 // server root from the verified backup and proves it by comparing the host
 // with the backup's manifest.
 //
-// The package never imports the collectors or the policies: the command
-// wires them in through Options (Collect, Gate, Daemons), keeping imports
-// flowing one way.
+// The tree copy engine (treebackup) and the installer driver (installer)
+// are packages of their own. The package never imports the collectors or
+// the policies: the command wires them in through Options (Collect, Gate,
+// Daemons, ScanQueue), keeping imports flowing one way.
 package remediate

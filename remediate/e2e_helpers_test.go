@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/remediate/treebackup"
 	"io"
 	"io/fs"
 	"os"
@@ -495,7 +496,7 @@ func runtimePath(rel string) bool {
 	return false
 }
 
-// runtimeDiff reports whether a CompareTree difference is only the
+// runtimeDiff reports whether a treebackup.Compare difference is only the
 // runtime churn of runtimePath: a path below it, or the mtime of a
 // directory that holds such a file (slapd-*/db/*: lock.mdb is recreated).
 func runtimeDiff(d string) bool {
@@ -521,7 +522,7 @@ func (h *host) compareWithBackup() []string {
 	if m, _ := filepath.Glob(h.Paths.Store() + ".msguard-*"); len(m) > 0 {
 		h.t.Errorf("saved store left behind: %v", m)
 	}
-	diffs, err := remediate.CompareTree(context.Background(), filepath.Join(h.backup, "server-root"), "server-root", h.Root, keep)
+	diffs, err := treebackup.Compare(context.Background(), filepath.Join(h.backup, "server-root"), "server-root", h.Root, keep)
 	if err != nil {
 		h.t.Fatalf("compare with the backup: %v", err)
 	}
@@ -559,7 +560,7 @@ func (h *host) onlyClusterStateDiffers() bool {
 		}
 		return m
 	}
-	saved := load(filepath.Join(remediate.BackupDataDir(filepath.Join(h.backup, "server-root"), "server-root"), simStateFile))
+	saved := load(filepath.Join(treebackup.DataDir(filepath.Join(h.backup, "server-root"), "server-root"), simStateFile))
 	now := load(filepath.Join(h.Root, simStateFile))
 	return saved != nil && now != nil && reflect.DeepEqual(saved, now)
 }
@@ -642,7 +643,7 @@ func (h *host) restored(dsVersion string) {
 	if msg, ds := h.versions(); msg != "5.1" || ds != dsVersion {
 		h.t.Errorf("after the backout: Messaging %s, Directory %s; want 5.1, %s", msg, ds, dsVersion)
 	}
-	if _, err := os.Stat(remediate.ManifestPath(filepath.Join(h.backup, "server-root"), "server-root")); os.IsNotExist(err) {
+	if _, err := os.Stat(treebackup.ManifestPath(filepath.Join(h.backup, "server-root"), "server-root")); os.IsNotExist(err) {
 		return // the run stopped before the first backup: nothing to compare
 	}
 	if d := h.compareWithBackup(); len(d) > 0 {

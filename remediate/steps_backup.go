@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/remediate/treebackup"
 	"io/fs"
 	"net/url"
 	"os"
@@ -51,7 +52,7 @@ func (p *planner) keyFiles() []string {
 // manifest and proves that it holds the install's key files as they are
 // now (the install is quiesced: they do not change under the copy).
 func (p *planner) proveServerRootBackup(ctx context.Context, dir string) error {
-	if err := VerifyBackup(ctx, dir, backupServerRoot); err != nil {
+	if err := treebackup.Verify(ctx, dir, backupServerRoot); err != nil {
 		return err
 	}
 	want := map[string]bool{}
@@ -61,15 +62,15 @@ func (p *planner) proveServerRootBackup(ctx context.Context, dir string) error {
 		}
 	}
 	var files int64
-	if _, err := ReadManifest(dir, backupServerRoot, func(e *ManifestEntry) error {
-		if e.Type == EntryFile {
+	if _, err := treebackup.ReadManifest(dir, backupServerRoot, func(e *treebackup.ManifestEntry) error {
+		if e.Type == treebackup.EntryFile {
 			files++
 		}
 		if !want[e.Path] {
 			return nil
 		}
 		delete(want, e.Path)
-		return sameFile(filepath.Join(p.h.Root, filepath.FromSlash(e.Path)), filepath.Join(BackupDataDir(dir, backupServerRoot), filepath.FromSlash(e.Path)))
+		return sameFile(filepath.Join(p.h.Root, filepath.FromSlash(e.Path)), filepath.Join(treebackup.DataDir(dir, backupServerRoot), filepath.FromSlash(e.Path)))
 	}); err != nil {
 		return fmt.Errorf("the server-root backup: %w", err)
 	}
@@ -97,7 +98,7 @@ func queueFiles(dir string) (int64, error) {
 // proveQueueBackup re-reads the queue backup and proves that it holds as
 // many files as the (stopped) queue.
 func (p *planner) proveQueueBackup(ctx context.Context, dir string) error {
-	if err := VerifyBackup(ctx, dir, backupQueue); err != nil {
+	if err := treebackup.Verify(ctx, dir, backupQueue); err != nil {
 		return err
 	}
 	live, err := queueFiles(filepath.Join(p.h.InstDir, "imta", "queue"))
@@ -105,8 +106,8 @@ func (p *planner) proveQueueBackup(ctx context.Context, dir string) error {
 		return fmt.Errorf("count the queue: %w", err)
 	}
 	var saved int64
-	if _, err := ReadManifest(dir, backupQueue, func(e *ManifestEntry) error {
-		if e.Type == EntryFile {
+	if _, err := treebackup.ReadManifest(dir, backupQueue, func(e *treebackup.ManifestEntry) error {
+		if e.Type == treebackup.EntryFile {
 			saved++
 		}
 		return nil
@@ -197,7 +198,7 @@ func (p *planner) backupSteps() []*Step {
 		if err := os.RemoveAll(rootBackup); err != nil {
 			return err
 		}
-		_, err := BackupTree(ctx, p.h.Root, rootBackup, backupServerRoot, []string{p.storeRel()})
+		_, err := treebackup.Backup(ctx, p.h.Root, rootBackup, backupServerRoot, []string{p.storeRel()})
 		return err
 	}
 	server.verify = func(ctx context.Context) error { return p.proveServerRootBackup(ctx, rootBackup) }
@@ -215,7 +216,7 @@ func (p *planner) backupSteps() []*Step {
 		if err := os.RemoveAll(queueBackup); err != nil {
 			return err
 		}
-		_, err := BackupTree(ctx, filepath.Join(p.h.InstDir, "imta", "queue"), queueBackup, backupQueue, nil)
+		_, err := treebackup.Backup(ctx, filepath.Join(p.h.InstDir, "imta", "queue"), queueBackup, backupQueue, nil)
 		return err
 	}
 	queue.verify = func(ctx context.Context) error { return p.proveQueueBackup(ctx, queueBackup) }
@@ -328,11 +329,11 @@ func (p *planner) backupSteps() []*Step {
 	verify.check = func(context.Context) (bool, error) { return false, nil }
 	// The step is a proof: it has no do, its verify re-reads every backup.
 	verify.verify = func(ctx context.Context) error {
-		if err := VerifyBackup(ctx, rootBackup, backupServerRoot); err != nil {
+		if err := treebackup.Verify(ctx, rootBackup, backupServerRoot); err != nil {
 			return err
 		}
 		if p.h.QueueMessages > 0 {
-			if err := VerifyBackup(ctx, queueBackup, backupQueue); err != nil {
+			if err := treebackup.Verify(ctx, queueBackup, backupQueue); err != nil {
 				return err
 			}
 		}

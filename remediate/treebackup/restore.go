@@ -1,4 +1,4 @@
-package remediate
+package treebackup
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxDifferences bounds the list CompareTree returns; a last line says
+// maxDifferences bounds the list Compare returns; a last line says
 // how many more there were.
 const maxDifferences = 1000
 
@@ -26,7 +26,7 @@ const maxDifferences = 1000
 // its final name once complete.
 const restoreTempPrefix = ".msguard-restore-"
 
-// RestoreTree makes root exactly the tree of backup name in dst: it first
+// Restore makes root exactly the tree of backup name in dst: it first
 // verifies the whole backup and refuses a corrupt one without touching
 // root; then it removes what the manifest does not list (except the keep
 // paths, relative and slash-separated, such as the store mount point, and
@@ -34,8 +34,8 @@ const restoreTempPrefix = ".msguard-restore-"
 // mode, owner and mtime, remakes hard links, and sets each directory's
 // metadata after its contents. Files are written to a temporary name and
 // renamed into place, so a running binary is replaced rather than
-// overwritten. The file system is synced before RestoreTree returns.
-func RestoreTree(ctx context.Context, dst, name, root string, keep []string) error {
+// overwritten. The file system is synced before Restore returns.
+func Restore(ctx context.Context, dst, name, root string, keep []string) error {
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", root, err)
@@ -58,7 +58,7 @@ func RestoreTree(ctx context.Context, dst, name, root string, keep []string) err
 		return fmt.Errorf("restore %s: %w", root, err)
 	}
 	paths.seal()
-	r := &restoreRun{data: BackupDataDir(dst, name), root: root, keep: ks, paths: paths}
+	r := &restoreRun{data: DataDir(dst, name), root: root, keep: ks, paths: paths}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return fmt.Errorf("restore %s: %w", root, err)
 	}
@@ -88,7 +88,7 @@ func RestoreTree(ctx context.Context, dst, name, root string, keep []string) err
 	return syncFS(root)
 }
 
-// restoreRun is one RestoreTree call.
+// restoreRun is one Restore call.
 type restoreRun struct {
 	data, root string
 	keep       relSet
@@ -374,13 +374,13 @@ func setMeta(p string, e *ManifestEntry) error {
 	return nil
 }
 
-// CompareTree re-reads root against the manifest of backup name in dst
+// Compare re-reads root against the manifest of backup name in dst
 // and returns the differences, sorted: "missing P", "extra P", "type P:
 // …", "modified P: sha256 … in backup, … on disk", "mode P:
 // …", "owner P: …", "mtime P: …", "target P: …", "link P: …". Paths under
 // keep are ignored. No differences proves a backout restored the host
 // exactly. A corrupt manifest is an error (*CorruptBackupError).
-func CompareTree(ctx context.Context, dst, name, root string, keep []string) ([]string, error) {
+func Compare(ctx context.Context, dst, name, root string, keep []string) ([]string, error) {
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", root, err)
@@ -429,7 +429,7 @@ func CompareTree(ctx context.Context, dst, name, root string, keep []string) ([]
 	return c.diffs, nil
 }
 
-// compareRun is one CompareTree call.
+// compareRun is one Compare call.
 type compareRun struct {
 	root  string
 	keep  relSet

@@ -1,4 +1,4 @@
-package remediate
+package treebackup
 
 import (
 	"crypto/sha256"
@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The tree copies (BackupTree, VerifyBackup, RestoreTree, CompareTree)
+// The tree copies (Backup, Verify, Restore, Compare)
 // work on raw file descriptors relative to an open directory: an *os.File
 // costs four fcntl and an epoll_ctl per open on top of the openat, and a
 // path relative to its directory's descriptor is not looked up again from

@@ -1,4 +1,4 @@
-package remediate
+package treebackup
 
 import (
 	"bufio"
@@ -334,8 +334,8 @@ const trailerPrefix = `{"trailer":`
 // ManifestPath is the manifest of backup name in dst.
 func ManifestPath(dst, name string) string { return filepath.Join(dst, name+".manifest") }
 
-// BackupDataDir is where the files of backup name in dst are kept.
-func BackupDataDir(dst, name string) string { return filepath.Join(dst, name) }
+// DataDir is where the files of backup name in dst are kept.
+func DataDir(dst, name string) string { return filepath.Join(dst, name) }
 
 // headerLine renders h; the counts are right-aligned in fixed-width fields
 // (JSON allows the leading spaces) so the finished header can be written
@@ -408,7 +408,7 @@ func (w *manifestWriter) add(e *ManifestEntry) error {
 
 // finish writes the trailer, puts the final counts into the header and
 // fsyncs the manifest: only then is the backup complete.
-func (w *manifestWriter) finish(st BackupStats, hardLinks int64) error {
+func (w *manifestWriter) finish(st Stats, hardLinks int64) error {
 	t, err := json.Marshal(manifestTrailer{Trailer: "sha256", Entries: w.entries, SHA256: hex.EncodeToString(w.sum.Sum(nil))})
 	if err != nil {
 		return fmt.Errorf("encode manifest trailer: %w", err)
@@ -436,7 +436,7 @@ func (w *manifestWriter) finish(st BackupStats, hardLinks int64) error {
 }
 
 // abandon flushes what it can and closes the manifest, which stays without
-// a trailer: an incomplete backup that VerifyBackup refuses.
+// a trailer: an incomplete backup that Verify refuses.
 func (w *manifestWriter) abandon() {
 	w.bw.Flush()
 	w.f.Close()

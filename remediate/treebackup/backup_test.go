@@ -1,4 +1,4 @@
-package remediate
+package treebackup
 
 import (
 	"bytes"
@@ -182,24 +182,24 @@ func TestBackupVerifyRestoreRoundTrip(t *testing.T) {
 	backupTestTree(t, root)
 	orig := treeDigest(t, root)
 
-	st, err := BackupTree(ctx, root, dst, "server-root", []string{backupTestStore})
+	st, err := Backup(ctx, root, dst, "server-root", []string{backupTestStore})
 	if err != nil {
-		t.Fatalf("BackupTree: %v", err)
+		t.Fatalf("Backup: %v", err)
 	}
-	want := BackupStats{Files: 9, Dirs: 14, Symlinks: 2, Bytes: 0}
+	want := Stats{Files: 9, Dirs: 14, Symlinks: 2, Bytes: 0}
 	for _, n := range backupTestNodes {
 		if n.typ == EntryFile && !strings.HasPrefix(n.path, backupTestStore) {
 			want.Bytes += int64(len(n.content))
 		}
 	}
 	if st != want {
-		t.Errorf("BackupTree stats = %+v; want %+v", st, want)
+		t.Errorf("Backup stats = %+v; want %+v", st, want)
 	}
 	if got := treeDigest(t, root); got != orig {
 		t.Errorf("backup changed the source:\n%s\nwant\n%s", got, orig)
 	}
-	if err := VerifyBackup(ctx, dst, "server-root"); err != nil {
-		t.Fatalf("VerifyBackup: %v", err)
+	if err := Verify(ctx, dst, "server-root"); err != nil {
+		t.Fatalf("Verify: %v", err)
 	}
 	backupTestPerms(t, dst, "server-root")
 	h, err := ReadManifest(dst, "server-root", nil)
@@ -207,11 +207,11 @@ func TestBackupVerifyRestoreRoundTrip(t *testing.T) {
 		t.Errorf("ReadManifest header = %+v, %v", h, err)
 	}
 	keep := []string{backupTestStore}
-	if diffs, err := CompareTree(ctx, dst, "server-root", root, keep); err != nil || len(diffs) != 0 {
-		t.Fatalf("CompareTree right after the backup = %q, %v; want none", diffs, err)
+	if diffs, err := Compare(ctx, dst, "server-root", root, keep); err != nil || len(diffs) != 0 {
+		t.Fatalf("Compare right after the backup = %q, %v; want none", diffs, err)
 	}
-	if err := RestoreTree(ctx, dst, "server-root", root, keep); err != nil {
-		t.Fatalf("RestoreTree of an unchanged tree: %v", err)
+	if err := Restore(ctx, dst, "server-root", root, keep); err != nil {
+		t.Fatalf("Restore of an unchanged tree: %v", err)
 	}
 	if got := treeDigest(t, root); got != orig {
 		t.Fatalf("restore of an unchanged tree changed it:\n%s\nwant\n%s", got, orig)
@@ -222,7 +222,7 @@ func TestBackupVerifyRestoreRoundTrip(t *testing.T) {
 // 0700, files and the manifest 0600, whatever the originals were.
 func backupTestPerms(t *testing.T, dst, name string) {
 	t.Helper()
-	for _, p := range []string{dst, BackupDataDir(dst, name)} {
+	for _, p := range []string{dst, DataDir(dst, name)} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o700 {
 			t.Errorf("backup directory %s mode = %v, %v; want 0700", p, fi.Mode(), err)
 		}
@@ -230,7 +230,7 @@ func backupTestPerms(t *testing.T, dst, name string) {
 	if fi, err := os.Stat(ManifestPath(dst, name)); err != nil || fi.Mode() != 0o600 {
 		t.Errorf("manifest mode = %v, %v; want 0600", fi.Mode(), err)
 	}
-	filepath.WalkDir(BackupDataDir(dst, name), func(p string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(DataDir(dst, name), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +251,7 @@ func TestRestoreAfterModifications(t *testing.T) {
 	cases := []struct {
 		name   string
 		modify func(t *testing.T, root string) error
-		diff   string // a difference CompareTree must report before the restore
+		diff   string // a difference Compare must report before the restore
 	}{
 		{"file changed", func(t *testing.T, root string) error {
 			return os.WriteFile(p(root, "msg-budgie/config/msg.conf"), []byte("changed by setup\n"), 0o600)
@@ -326,7 +326,7 @@ func TestRestoreAfterModifications(t *testing.T) {
 			root, dst := filepath.Join(dir, "server5"), filepath.Join(dir, "backup")
 			backupTestTree(t, root)
 			orig := treeDigest(t, root)
-			if _, err := BackupTree(ctx, root, dst, "server-root", keep); err != nil {
+			if _, err := Backup(ctx, root, dst, "server-root", keep); err != nil {
 				t.Fatal(err)
 			}
 			if err := tc.modify(t, root); err != nil {
@@ -337,18 +337,18 @@ func TestRestoreAfterModifications(t *testing.T) {
 			if err := os.WriteFile(newMail, []byte("new mail"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			diffs, err := CompareTree(ctx, dst, "server-root", root, keep)
+			diffs, err := Compare(ctx, dst, "server-root", root, keep)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !slices.ContainsFunc(diffs, func(d string) bool { return strings.HasPrefix(d, tc.diff) }) {
-				t.Errorf("CompareTree = %q; want a line starting %q", diffs, tc.diff)
+				t.Errorf("Compare = %q; want a line starting %q", diffs, tc.diff)
 			}
-			if err := RestoreTree(ctx, dst, "server-root", root, keep); err != nil {
-				t.Fatalf("RestoreTree: %v", err)
+			if err := Restore(ctx, dst, "server-root", root, keep); err != nil {
+				t.Fatalf("Restore: %v", err)
 			}
-			if diffs, err := CompareTree(ctx, dst, "server-root", root, keep); err != nil || len(diffs) != 0 {
-				t.Errorf("CompareTree after restore = %q, %v; want none", diffs, err)
+			if diffs, err := Compare(ctx, dst, "server-root", root, keep); err != nil || len(diffs) != 0 {
+				t.Errorf("Compare after restore = %q, %v; want none", diffs, err)
 			}
 			if _, err := os.Stat(newMail); err != nil {
 				t.Errorf("restore removed the kept store's new mail: %v", err)
@@ -375,7 +375,7 @@ func backupTestDropLines(digest, s string) string {
 func TestVerifyAndRestoreRefuseCorruptBackup(t *testing.T) {
 	requireRoot(t)
 	data := func(dst, rel string) string {
-		return filepath.Join(BackupDataDir(dst, "server-root"), filepath.FromSlash(rel))
+		return filepath.Join(DataDir(dst, "server-root"), filepath.FromSlash(rel))
 	}
 	editManifest := func(dst string, edit func([]string) []string) error {
 		m := ManifestPath(dst, "server-root")
@@ -454,7 +454,7 @@ func TestVerifyAndRestoreRefuseCorruptBackup(t *testing.T) {
 			dir := t.TempDir()
 			root, dst := filepath.Join(dir, "server5"), filepath.Join(dir, "backup")
 			backupTestTree(t, root)
-			if _, err := BackupTree(ctx, root, dst, "server-root", nil); err != nil {
+			if _, err := Backup(ctx, root, dst, "server-root", nil); err != nil {
 				t.Fatal(err)
 			}
 			// Something a restore would change, to see that it does not.
@@ -465,20 +465,20 @@ func TestVerifyAndRestoreRefuseCorruptBackup(t *testing.T) {
 			if err := tc.corrupt(dst); err != nil {
 				t.Fatal(err)
 			}
-			err := VerifyBackup(ctx, dst, "server-root")
+			err := Verify(ctx, dst, "server-root")
 			var ce *CorruptBackupError
 			if !errors.As(err, &ce) {
-				t.Fatalf("VerifyBackup = %v; want a *CorruptBackupError", err)
+				t.Fatalf("Verify = %v; want a *CorruptBackupError", err)
 			}
 			if !slices.ContainsFunc(ce.Problems, func(p string) bool { return strings.Contains(p, tc.problem) }) {
-				t.Errorf("VerifyBackup problems = %q; want one containing %q", ce.Problems, tc.problem)
+				t.Errorf("Verify problems = %q; want one containing %q", ce.Problems, tc.problem)
 			}
-			err = RestoreTree(ctx, dst, "server-root", root, nil)
+			err = Restore(ctx, dst, "server-root", root, nil)
 			if !errors.As(err, &ce) {
-				t.Errorf("RestoreTree = %v; want a *CorruptBackupError", err)
+				t.Errorf("Restore = %v; want a *CorruptBackupError", err)
 			}
 			if got := treeDigest(t, root); got != before {
-				t.Errorf("RestoreTree of a corrupt backup changed the root:\n%s\nwant\n%s", got, before)
+				t.Errorf("Restore of a corrupt backup changed the root:\n%s\nwant\n%s", got, before)
 			}
 		})
 	}
@@ -492,15 +492,15 @@ func TestCorruptBackupErrorListsAtMost20(t *testing.T) {
 	for i := range 30 {
 		backupTestWrite(t, filepath.Join(root, fmt.Sprintf("f%02d", i)), "content")
 	}
-	if _, err := BackupTree(ctx, root, dst, "t", nil); err != nil {
+	if _, err := Backup(ctx, root, dst, "t", nil); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 30 {
-		os.WriteFile(filepath.Join(BackupDataDir(dst, "t"), fmt.Sprintf("f%02d", i)), []byte("CONTENT"), 0o600)
+		os.WriteFile(filepath.Join(DataDir(dst, "t"), fmt.Sprintf("f%02d", i)), []byte("CONTENT"), 0o600)
 	}
 	var ce *CorruptBackupError
-	if err := VerifyBackup(ctx, dst, "t"); !errors.As(err, &ce) || len(ce.Problems) != 20 || ce.Total != 30 {
-		t.Fatalf("VerifyBackup = %v; want 20 problems listed of 30", err)
+	if err := Verify(ctx, dst, "t"); !errors.As(err, &ce) || len(ce.Problems) != 20 || ce.Total != 30 {
+		t.Fatalf("Verify = %v; want 20 problems listed of 30", err)
 	}
 	if !strings.Contains(ce.Error(), "and 10 more problems") {
 		t.Errorf("error %q does not say how many more problems there are", ce.Error())
@@ -517,12 +517,12 @@ func backupTestWrite(t testing.TB, p, content string) {
 	}
 }
 
-func TestBackupTreeRefuses(t *testing.T) {
+func TestBackupRefuses(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
 	backupTestWrite(t, filepath.Join(src, "a"), "a")
-	if _, err := BackupTree(ctx, src, filepath.Join(dir, "b"), "x", nil); err != nil {
+	if _, err := Backup(ctx, src, filepath.Join(dir, "b"), "x", nil); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -540,15 +540,15 @@ func TestBackupTreeRefuses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := BackupTree(ctx, tc.src, tc.dst, tc.backup, tc.exclude)
+			_, err := Backup(ctx, tc.src, tc.dst, tc.backup, tc.exclude)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("BackupTree = %v; want an error containing %q", err, tc.want)
+				t.Errorf("Backup = %v; want an error containing %q", err, tc.want)
 			}
 		})
 	}
 	t.Run("destination inside the source but excluded", func(t *testing.T) {
-		if _, err := BackupTree(ctx, src, filepath.Join(src, "bk", "run"), "x", []string{"bk"}); err != nil {
-			t.Errorf("BackupTree into an excluded directory: %v", err)
+		if _, err := Backup(ctx, src, filepath.Join(src, "bk", "run"), "x", []string{"bk"}); err != nil {
+			t.Errorf("Backup into an excluded directory: %v", err)
 		}
 	})
 	t.Run("fifo", func(t *testing.T) {
@@ -557,8 +557,8 @@ func TestBackupTreeRefuses(t *testing.T) {
 		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 			t.Skip(err)
 		}
-		if _, err := BackupTree(ctx, filepath.Dir(fifo), filepath.Join(dir, "fb"), "x", nil); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
-			t.Errorf("BackupTree of a fifo = %v; want unsupported file type", err)
+		if _, err := Backup(ctx, filepath.Dir(fifo), filepath.Join(dir, "fb"), "x", nil); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
+			t.Errorf("Backup of a fifo = %v; want unsupported file type", err)
 		}
 	})
 }
@@ -586,9 +586,9 @@ func TestBackupDestinationFull(t *testing.T) {
 	}
 	before := treeDigest(t, src)
 	dst := filepath.Join(mnt, "backup")
-	_, err := BackupTree(ctx, src, dst, "server-root", nil)
+	_, err := Backup(ctx, src, dst, "server-root", nil)
 	if err == nil {
-		t.Fatal("BackupTree into a full file system succeeded")
+		t.Fatal("Backup into a full file system succeeded")
 	}
 	t.Logf("error: %v", err)
 	if !strings.Contains(err.Error(), "backup destination "+dst+" is full: need about ") {
@@ -604,10 +604,10 @@ func TestBackupDestinationFull(t *testing.T) {
 		t.Errorf("source changed by a failed backup")
 	}
 	var ce *CorruptBackupError
-	if err := VerifyBackup(ctx, dst, "server-root"); !errors.As(err, &ce) {
-		t.Errorf("VerifyBackup of the partial backup = %v; want a *CorruptBackupError", err)
+	if err := Verify(ctx, dst, "server-root"); !errors.As(err, &ce) {
+		t.Errorf("Verify of the partial backup = %v; want a *CorruptBackupError", err)
 	}
-	if _, err := os.Stat(BackupDataDir(dst, "server-root")); err != nil {
+	if _, err := os.Stat(DataDir(dst, "server-root")); err != nil {
 		t.Errorf("partial backup not left for inspection: %v", err)
 	}
 }
@@ -696,18 +696,18 @@ func TestBackupManyFilesBoundedMemory(t *testing.T) {
 			}
 		}
 	}()
-	st, err := BackupTree(ctx, root, dst, "queue", nil)
+	st, err := Backup(ctx, root, dst, "queue", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := VerifyBackup(ctx, dst, "queue"); err != nil {
+	if err := Verify(ctx, dst, "queue"); err != nil {
 		t.Fatal(err)
 	}
-	diffs, err := CompareTree(ctx, dst, "queue", root, nil)
+	diffs, err := Compare(ctx, dst, "queue", root, nil)
 	close(stop)
 	max := <-peak
 	if err != nil || len(diffs) != 0 {
-		t.Fatalf("CompareTree = %q, %v", diffs, err)
+		t.Fatalf("Compare = %q, %v", diffs, err)
 	}
 	if st.Files != dirs*perDir {
 		t.Errorf("files = %d; want %d", st.Files, dirs*perDir)
@@ -733,7 +733,7 @@ func TestManifestRecordsContent(t *testing.T) {
 	dir := t.TempDir()
 	root, dst := filepath.Join(dir, "r"), filepath.Join(dir, "b")
 	backupTestWrite(t, filepath.Join(root, "a", "msg.conf"), "hello")
-	if _, err := BackupTree(ctx, root, dst, "t", nil); err != nil {
+	if _, err := Backup(ctx, root, dst, "t", nil); err != nil {
 		t.Fatal(err)
 	}
 	var got []ManifestEntry

@@ -1,4 +1,4 @@
-package remediate
+package treebackup
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func TestRestoreIntoEmptyRoot(t *testing.T) {
 	}
 	backupTestTimes(t, root)
 	orig := treeDigest(t, root)
-	st, err := BackupTree(ctx, root, dst, "server-root", nil)
+	st, err := Backup(ctx, root, dst, "server-root", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,14 +48,14 @@ func TestRestoreIntoEmptyRoot(t *testing.T) {
 	if err != nil || h.HardLinks != 1+12 || st.Files != 12*(40+1)+10 {
 		t.Fatalf("manifest header %+v, %v; stats %+v", h, err, st)
 	}
-	if err := RestoreTree(ctx, dst, "server-root", restored, nil); err != nil {
-		t.Fatalf("RestoreTree into a new root: %v", err)
+	if err := Restore(ctx, dst, "server-root", restored, nil); err != nil {
+		t.Fatalf("Restore into a new root: %v", err)
 	}
 	if got := treeDigest(t, restored); got != orig {
 		t.Fatalf("restored tree differs from the original:\n%s\nwant\n%s", got, orig)
 	}
-	if diffs, err := CompareTree(ctx, dst, "server-root", restored, nil); err != nil || len(diffs) != 0 {
-		t.Fatalf("CompareTree after restore = %q, %v", diffs, err)
+	if diffs, err := Compare(ctx, dst, "server-root", restored, nil); err != nil || len(diffs) != 0 {
+		t.Fatalf("Compare after restore = %q, %v", diffs, err)
 	}
 	// No temporary names were left behind.
 	filepath.WalkDir(restored, func(p string, d os.DirEntry, err error) error {

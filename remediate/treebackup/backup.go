@@ -1,4 +1,4 @@
-package remediate
+package treebackup
 
 import (
 	"context"
@@ -21,9 +21,9 @@ import (
 	"github.com/msguard/msguard/internal/exitcode"
 )
 
-// BackupStats counts what BackupTree copied. Files includes hard links;
+// Stats counts what Backup copied. Files includes hard links;
 // Bytes counts the content of each hard-linked file once.
-type BackupStats struct {
+type Stats struct {
 	Files, Dirs, Symlinks, Bytes int64
 }
 
@@ -196,7 +196,7 @@ func (q *dirQueue) stop() {
 // devIno identifies an inode, to find hard links.
 type devIno struct{ dev, ino uint64 }
 
-// backupRun is one BackupTree call.
+// backupRun is one Backup call.
 type backupRun struct {
 	src, data string
 	exclude   relSet
@@ -214,14 +214,14 @@ type backupRun struct {
 	hardLinks atomic.Int64
 }
 
-// BackupTree copies the tree src into BackupDataDir(dst, name) and writes
+// Backup copies the tree src into DataDir(dst, name) and writes
 // its manifest to ManifestPath(dst, name), streaming: entries go to the
 // manifest as they are copied, never all held in memory.
 //
 // dst is created 0700 when missing and may hold other backups; the backup
 // of name must not exist yet. In the backup every directory is 0700 and
 // every file 0600, owned by the caller: the original mode, owner and mtime
-// live in the manifest, and only RestoreTree gives them back. Symlinks are
+// live in the manifest, and only Restore gives them back. Symlinks are
 // copied as symlinks and never followed. Hard links inside src are kept:
 // the second and later names of a file are hard links in the backup too
 // and are recorded with ManifestEntry.HardLink. Sockets are skipped (a
@@ -233,9 +233,9 @@ type backupRun struct {
 // A full destination gives an error "backup destination DST is full: need
 // about N more bytes (…)" with exit code exitcode.Runtime; the partial
 // backup stays for inspection, its manifest without a trailer so that
-// VerifyBackup and RestoreTree refuse it.
+// Verify and Restore refuse it.
 //
-// The backup is on disk before BackupTree returns: once every file is
+// The backup is on disk before Backup returns: once every file is
 // copied, one syncfs(2) of the destination's file system (not an fsync a
 // file), and only then the manifest's trailer and final header, fsynced,
 // and the destination directory fsynced. A crash before that leaves a
@@ -245,8 +245,8 @@ type backupRun struct {
 // Files are copied by treeWorkers workers, each taking whole directories,
 // through raw descriptors relative to the directory (see copyfile.go);
 // each file is hashed as it is copied, in the same read.
-func BackupTree(ctx context.Context, src, dst, name string, exclude []string) (BackupStats, error) {
-	var st BackupStats
+func Backup(ctx context.Context, src, dst, name string, exclude []string) (Stats, error) {
+	var st Stats
 	if err := checkBackupName(name); err != nil {
 		return st, err
 	}
@@ -272,7 +272,7 @@ func BackupTree(ctx context.Context, src, dst, name string, exclude []string) (B
 	if err := os.MkdirAll(dst, 0o700); err != nil {
 		return st, fmt.Errorf("create backup destination: %w", err)
 	}
-	data := BackupDataDir(dst, name)
+	data := DataDir(dst, name)
 	if err := os.Mkdir(data, 0o700); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return st, fmt.Errorf("backup %s already exists in %s", name, dst)
@@ -352,8 +352,8 @@ func (b *backupRun) fail(err error) {
 
 // run copies the tree with treeWorkers workers, each taking whole
 // directories, while this goroutine's helper writes the manifest.
-func (b *backupRun) run(ctx context.Context, mw *manifestWriter) (BackupStats, error) {
-	var st BackupStats
+func (b *backupRun) run(ctx context.Context, mw *manifestWriter) (Stats, error) {
+	var st Stats
 	b.ctx, b.cancel = context.WithCancel(ctx)
 	defer b.cancel()
 	b.queue.cond.L = &b.queue.mu
@@ -705,28 +705,28 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// VerifyBackup re-reads every file of backup name in dst and compares its
+// Verify re-reads every file of backup name in dst and compares its
 // size and SHA-256 with the manifest; directories, symlinks and hard links
 // are checked too, and the manifest's trailer proves the manifest whole.
 // A backup that fails gives a *CorruptBackupError listing up to 20
 // problems.
 //
 // The files are read back through the page cache, as any reader would get
-// them: right after BackupTree most come from memory, not from the disk.
+// them: right after Backup most come from memory, not from the disk.
 // That checks that the backup holds what the manifest says (no file
 // missing, cut short or altered since); that it reached the disk is
-// BackupTree's syncfs before it writes the manifest's trailer, not this
+// Backup's syncfs before it writes the manifest's trailer, not this
 // re-read. No cache is dropped (dropping would evict other programs'
 // pages too).
-func VerifyBackup(ctx context.Context, dst, name string) error {
+func Verify(ctx context.Context, dst, name string) error {
 	return verifyBackup(ctx, dst, name, nil)
 }
 
-// verifyBackup is VerifyBackup; each, when set, is called with every entry
+// verifyBackup is Verify; each, when set, is called with every entry
 // of the manifest in order (from one goroutine), so that a restore learns
 // the backup's paths in the same read of the manifest.
 func verifyBackup(ctx context.Context, dst, name string, each func(*ManifestEntry)) error {
-	data := BackupDataDir(dst, name)
+	data := DataDir(dst, name)
 	var mu sync.Mutex
 	var probs problemList
 	add := func(format string, args ...any) {

@@ -1,4 +1,4 @@
-package remediate
+package treebackup
 
 import (
 	"encoding/json"
