@@ -3,9 +3,9 @@ package collectors
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/internal/ldaptls"
 	"net"
 	"net/url"
 	"os"
@@ -236,19 +236,7 @@ func dialLDAP(ctx context.Context, opts Options, lt ldapTarget, f *facts.LDAP) (
 // the system roots) for the URL's host name; verification is skipped only
 // with --insecure-skip-verify.
 func ldapTLSConfig(opts Options, host string) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: opts.InsecureSkipVerify} //nolint:gosec // operator's explicit choice
-	if opts.LDAPCA != "" {
-		pem, err := os.ReadFile(opts.LDAPCA)
-		if err != nil {
-			return nil, fmt.Errorf("ldap ca %s: %w", opts.LDAPCA, unwrapPath(err))
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ldap ca %s: no pem certificate", opts.LDAPCA)
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
+	return ldaptls.Config(host, opts.LDAPCA, opts.InsecureSkipVerify)
 }
 
 // answered reports whether err is an LDAP result from the server (as

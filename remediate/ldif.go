@@ -3,9 +3,9 @@ package remediate
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"github.com/msguard/msguard/internal/ldaptls"
 	"io"
 	"log/slog"
 	"net"
@@ -72,22 +72,11 @@ func (c LDAPConn) timeout() time.Duration {
 
 // tlsConfig builds the TLS settings for ldaps:// and StartTLS.
 func (c LDAPConn) tlsConfig() (*tls.Config, error) {
-	cfg := &tls.Config{InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	var host string
 	if u, err := url.Parse(c.URL); err == nil {
-		cfg.ServerName = u.Hostname()
+		host = u.Hostname()
 	}
-	if c.CA != "" {
-		pem, err := os.ReadFile(c.CA)
-		if err != nil {
-			return nil, fmt.Errorf("read ldap ca file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ldap ca file %s: no PEM certificate", c.CA)
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
+	return ldaptls.Config(host, c.CA, c.InsecureSkipVerify)
 }
 
 // dial connects, upgrades with StartTLS when asked, and binds. The
