@@ -7,19 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/internal/runstate"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/msguard/msguard/remediate"
-)
-
-// BaselineFile and JournalFile are the names remediate uses in its backup
-// directory for the pre-upgrade snapshot and the run's journal.
-const (
-	BaselineFile = "before.json"
-	JournalFile  = "journal.log"
 )
 
 // restartStep is the runbook step after which the servers run the new version.
@@ -42,7 +36,7 @@ type RunDefaults struct {
 // recorded, its backup directory's baseline and journal. The journal is
 // only read, never repaired: records that do not check out are skipped.
 func Defaults(stateDir, root string) (RunDefaults, error) {
-	st, err := remediate.ReadRunState(stateDir, root)
+	st, err := runstate.Read(stateDir, root)
 	if err != nil {
 		return RunDefaults{}, err
 	}
@@ -50,10 +44,10 @@ func Defaults(stateDir, root string) (RunDefaults, error) {
 	if d.BackupDir == "" {
 		return d, nil
 	}
-	if fi, err := os.Stat(filepath.Join(d.BackupDir, BaselineFile)); err == nil && fi.Mode().IsRegular() {
-		d.Baseline = filepath.Join(d.BackupDir, BaselineFile)
+	if fi, err := os.Stat(filepath.Join(d.BackupDir, runstate.BaselineFile)); err == nil && fi.Mode().IsRegular() {
+		d.Baseline = filepath.Join(d.BackupDir, runstate.BaselineFile)
 	}
-	since, err := RestartTime(filepath.Join(d.BackupDir, JournalFile))
+	since, err := RestartTime(filepath.Join(d.BackupDir, runstate.JournalFile))
 	if err != nil {
 		return d, err
 	}

@@ -3,8 +3,6 @@ package collectors
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -277,21 +275,3 @@ const HARawLimit = haRawLimit
 
 // VCSGroup is the VCS service group of the Messaging Server.
 const VCSGroup = vcsGroup
-
-// ParseRunState checks remediate's state document data (read from path)
-// for the server root root, with the rules of the run_state collector.
-func ParseRunState(data []byte, path, root string) (*facts.RunState, error) {
-	var rs facts.RunState
-	if err := json.Unmarshal(data, &rs); err != nil {
-		return nil, fmt.Errorf("parse run state %s: %w", path, err)
-	}
-	switch rs.Status {
-	case RunStatusNone, RunStatusInProgress, RunStatusFailed, RunStatusCompleted, RunStatusBackedOut:
-	default:
-		return nil, fmt.Errorf("run state %s: unknown status %q", path, rs.Status)
-	}
-	if rs.Root != "" && rs.Root != root {
-		return nil, fmt.Errorf("run state %s is for server root %s, not %s", path, rs.Root, root)
-	}
-	return &rs, nil
-}

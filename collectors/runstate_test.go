@@ -9,20 +9,8 @@ import (
 	"time"
 
 	"github.com/msguard/msguard/collectors/facts"
+	"github.com/msguard/msguard/internal/runstate"
 )
-
-func TestRunStatePath(t *testing.T) {
-	a := RunStatePath("/state", "/usr/iplanet/server5")
-	if !strings.HasPrefix(a, "/state/roots/") || filepath.Base(a) != "state.json" || len(filepath.Base(filepath.Dir(a))) != 16 {
-		t.Errorf("RunStatePath = %q; want /state/roots/<16 hex>/state.json", a)
-	}
-	if b := RunStatePath("/state", "/usr/iplanet/server6"); b == a {
-		t.Errorf("two roots share %q", a)
-	}
-	if got := RunStatePath("", "/usr/iplanet/server5"); !strings.HasPrefix(got, DefaultStateDir+"/roots/") {
-		t.Errorf("RunStatePath default = %q", got)
-	}
-}
 
 func TestCollectRunState(t *testing.T) {
 	failedAt := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -52,7 +40,7 @@ func TestCollectRunState(t *testing.T) {
 			stateDir := filepath.Join(t.TempDir(), "state")
 			target := resolve(t, Options{ServerRoot: b.root, StateDir: stateDir})
 			if tt.content != "" {
-				p := RunStatePath(stateDir, target.Root)
+				p := runstate.Path(stateDir, target.Root)
 				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 					t.Fatal(err)
 				}

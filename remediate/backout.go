@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"fmt"
+	"github.com/msguard/msguard/internal/runstate"
 	"github.com/msguard/msguard/remediate/treebackup"
 	"os"
 	"path/filepath"
@@ -218,7 +219,7 @@ func Backout(ctx context.Context, o Options) error {
 	}
 	defer lock.Unlock()
 	r := &run{o: &o}
-	st, err := ReadRunState(o.StateDir, root)
+	st, err := runstate.Read(o.StateDir, root)
 	if err != nil {
 		return err
 	}
@@ -228,16 +229,16 @@ func Backout(ctx context.Context, o Options) error {
 	if err := r.loadPlanFrom(st.JournalDir); err != nil {
 		return err
 	}
-	j, _, err := OpenJournal(filepath.Join(st.JournalDir, journalFile))
+	j, _, err := OpenJournal(filepath.Join(st.JournalDir, runstate.JournalFile))
 	if err != nil {
 		return err
 	}
 	defer j.Close()
 	r.journal = j
 	if err := r.p.backout(ctx, r.log, r.say); err != nil {
-		_ = r.setState("failed", "backout", err.Error())
+		_ = r.setState(runstate.StatusFailed, "backout", err.Error())
 		return err
 	}
 	_ = r.log(KindRunEnd, "", map[string]string{"result": "backed_out"})
-	return r.setState("backed_out", "", "backout on demand")
+	return r.setState(runstate.StatusBackedOut, "", "backout on demand")
 }

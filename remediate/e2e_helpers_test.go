@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/internal/runstate"
 	"github.com/msguard/msguard/remediate/treebackup"
 	"io"
 	"io/fs"
@@ -254,7 +255,7 @@ func (h *host) journal() []remediate.Record {
 // runState reads the root's run state.
 func (h *host) runState() string {
 	h.t.Helper()
-	st, err := remediate.ReadRunState(h.stateDir, h.Root)
+	st, err := runstate.Read(h.stateDir, h.Root)
 	if err != nil {
 		h.t.Fatal(err)
 	}

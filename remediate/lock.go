@@ -3,6 +3,7 @@ package remediate
 import (
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/internal/runstate"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/internal/exitcode"
 )
 
@@ -28,9 +28,9 @@ type RootLock struct {
 
 // RootStateDir is the directory that holds the lock, state.json and the
 // journals of the server root root: <stateDir>/roots/<key>, with the same
-// key as collectors.RunStatePath.
+// key as runstate.Path.
 func RootStateDir(stateDir, root string) string {
-	return filepath.Dir(collectors.RunStatePath(stateDir, root))
+	return filepath.Dir(runstate.Path(stateDir, root))
 }
 
 // Lock takes the lock for root (an absolute, cleaned server root) without

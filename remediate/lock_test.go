@@ -3,6 +3,7 @@ package remediate
 import (
 	"bufio"
 	"fmt"
+	"github.com/msguard/msguard/internal/runstate"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/internal/exitcode"
 )
 
@@ -136,7 +136,7 @@ func TestLockPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want := filepath.Join(filepath.Dir(collectors.RunStatePath(stateDir, tt.root)), "lock")
+			want := filepath.Join(filepath.Dir(runstate.Path(stateDir, tt.root)), "lock")
 			if tt.prepare != nil {
 				tt.prepare(t, want)
 			}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/internal/runstate"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -20,13 +21,6 @@ import (
 	"github.com/msguard/msguard/internal/exitcode"
 	"github.com/msguard/msguard/internal/failpoint"
 )
-
-// baselineFile is the pre-upgrade snapshot kept in the backup directory:
-// the plan of a resumed run and the baseline of msguard audit.
-const baselineFile = "before.json"
-
-// journalFile is the run's journal inside the backup directory.
-const journalFile = "journal.log"
 
 // Run carries out the upgrade (or, with planOnly, prints the plan). Its
 // error carries the exit code of contract.md: 3 when a gate denies, 5 when
@@ -166,11 +160,11 @@ func inside(path, dir string) bool {
 // loadForResume reopens an interrupted run: its backup directory, journal
 // and the pre-upgrade snapshot, so the plan is the same as before.
 func (r *run) loadForResume(ctx context.Context) error {
-	st, err := ReadRunState(r.o.StateDir, r.o.ServerRoot)
+	st, err := runstate.Read(r.o.StateDir, r.o.ServerRoot)
 	if err != nil {
 		return err
 	}
-	if st.Status != "in_progress" && st.Status != "failed" {
+	if st.Status != runstate.StatusInProgress && st.Status != runstate.StatusFailed {
 		return exitcode.Usagef("nothing to resume for %s (run state %q)", r.o.ServerRoot, st.Status)
 	}
 	return r.loadPlanFrom(st.JournalDir)
@@ -178,14 +172,14 @@ func (r *run) loadForResume(ctx context.Context) error {
 
 // loadPlanFrom rebuilds a run's plan from its backup directory.
 func (r *run) loadPlanFrom(dir string) error {
-	f, err := os.Open(filepath.Join(dir, baselineFile))
+	f, err := os.Open(filepath.Join(dir, runstate.BaselineFile))
 	if err != nil {
 		return exitcode.Usagef("the pre-upgrade snapshot in %s: %v", dir, err)
 	}
 	snap, err := facts.DecodeSnapshot(f)
 	f.Close()
 	if err != nil {
-		return exitcode.Usagef("%s: %v", filepath.Join(dir, baselineFile), err)
+		return exitcode.Usagef("%s: %v", filepath.Join(dir, runstate.BaselineFile), err)
 	}
 	r.snap = snap
 	r.defaultLDAPURL()
@@ -194,7 +188,7 @@ func (r *run) loadPlanFrom(dir string) error {
 	if err != nil {
 		return err
 	}
-	_, records, err := readJournal(filepath.Join(dir, journalFile))
+	_, records, err := readJournal(filepath.Join(dir, runstate.JournalFile))
 	if err != nil {
 		return err
 	}
@@ -248,11 +242,11 @@ func (r *run) log(kind, step string, detail map[string]string) error {
 
 func (r *run) setState(status, step, reason string) error {
 	st := facts.RunState{Status: status, JournalDir: r.plan.BackupDir, LastStep: step, Reason: reason}
-	if status == "failed" {
+	if status == runstate.StatusFailed {
 		now := time.Now().UTC()
 		st.FailedAt = &now
 	}
-	return WriteRunState(r.o.StateDir, r.o.ServerRoot, st)
+	return runstate.Write(r.o.StateDir, r.o.ServerRoot, st)
 }
 
 // execute runs the plan's steps under the journal.
@@ -269,11 +263,11 @@ func (r *run) execute(ctx context.Context) error {
 		if err := r.snap.Encode(&buf); err != nil {
 			return err
 		}
-		if err := atomicfile.Write(filepath.Join(dir, baselineFile), []byte(buf.String()), 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, runstate.BaselineFile), []byte(buf.String()), 0o600); err != nil {
 			return fmt.Errorf("save the pre-upgrade snapshot: %w", err)
 		}
 	}
-	j, records, err := OpenJournal(filepath.Join(dir, journalFile))
+	j, records, err := OpenJournal(filepath.Join(dir, runstate.JournalFile))
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -284,7 +278,7 @@ func (r *run) execute(ctx context.Context) error {
 	for _, id := range Completed(records) {
 		r.done[id] = true
 	}
-	if err := r.setState("in_progress", "", ""); err != nil {
+	if err := r.setState(runstate.StatusInProgress, "", ""); err != nil {
 		return err
 	}
 	kind := KindRunStart
@@ -309,7 +303,7 @@ func (r *run) execute(ctx context.Context) error {
 	if err := r.log(KindRunEnd, "", map[string]string{"result": "completed"}); err != nil {
 		return err
 	}
-	if err := r.setState("completed", "", ""); err != nil {
+	if err := r.setState(runstate.StatusCompleted, "", ""); err != nil {
 		return err
 	}
 	r.say("upgrade of %s completed; backups and journal in %s", r.o.ServerRoot, dir)
@@ -419,7 +413,7 @@ func (r *run) startedAt() time.Time {
 func (r *run) fail(ctx context.Context, failed *Step, cause error) error {
 	r.say("FAILED %s: %v", failed.ID, cause)
 	_ = r.log(KindFailed, failed.ID, map[string]string{"error": cause.Error()})
-	_ = r.setState("failed", failed.ID, cause.Error())
+	_ = r.setState(runstate.StatusFailed, failed.ID, cause.Error())
 	destructive := failed.Destructive
 	for _, s := range r.plan.Steps {
 		if s.Destructive && r.done[s.ID] {
@@ -437,12 +431,12 @@ func (r *run) fail(ctx context.Context, failed *Step, cause error) error {
 	if berr != nil {
 		_ = r.log(KindNote, "", map[string]string{"backout": "failed", "error": berr.Error(),
 			"by_hand": "restore " + filepath.Join(r.plan.BackupDir, backupServerRoot) + " over the server root (manifest server-root.manifest), put the store back, start the servers"})
-		_ = r.setState("failed", failed.ID, "backout failed: "+berr.Error())
+		_ = r.setState(runstate.StatusFailed, failed.ID, "backout failed: "+berr.Error())
 		return exitcode.New(exitcode.BackoutFailed, "%s failed (%v) and the backout failed too: %v; the journal %s says what to do by hand",
-			failed.ID, cause, berr, filepath.Join(r.plan.BackupDir, journalFile))
+			failed.ID, cause, berr, filepath.Join(r.plan.BackupDir, runstate.JournalFile))
 	}
-	_ = r.log(KindRunEnd, "", map[string]string{"result": "backed_out"})
-	_ = r.setState("backed_out", failed.ID, cause.Error())
+	_ = r.log(KindRunEnd, "", map[string]string{"result": runstate.StatusBackedOut})
+	_ = r.setState(runstate.StatusBackedOut, failed.ID, cause.Error())
 	return exitcode.New(exitcode.BackedOut, "%s failed: %v; the host was restored as before (backups in %s)", failed.ID, cause, r.plan.BackupDir)
 }
 

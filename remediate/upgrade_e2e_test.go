@@ -1,6 +1,7 @@
 package remediate_test
 
 import (
+	"github.com/msguard/msguard/internal/runstate"
 	"io"
 	"io/fs"
 	"os"
@@ -510,7 +511,7 @@ func TestRemediateLock(t *testing.T) {
 	if _, err := os.Stat(h.backup); !os.IsNotExist(err) {
 		t.Errorf("a backup directory was created (%v)", err)
 	}
-	if s, err := remediate.ReadRunState(h.stateDir, h.Root); err != nil || s.Status != "none" {
+	if s, err := runstate.Read(h.stateDir, h.Root); err != nil || s.Status != "none" {
 		t.Errorf("run state %+v, %v; want none", s, err)
 	}
 }

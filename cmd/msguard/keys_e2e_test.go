@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/msguard/msguard/internal/runstate"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/sim"
 	"github.com/msguard/msguard/sim/simtest"
@@ -111,7 +111,7 @@ func TestKeysFireExactly(t *testing.T) {
 			postflight: union(basePost, "postflight.store.not_restored")},
 		{name: "an earlier remediate run failed",
 			mutate: func(t *testing.T, h *simtest.Host, env *checkEnv) func() {
-				p := collectors.RunStatePath(env.stateDir, h.Root)
+				p := runstate.Path(env.stateDir, h.Root)
 				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 					t.Fatal(err)
 				}

@@ -3,7 +3,7 @@ package facts
 import "time"
 
 // RunState is msguard's own remediate state for this server root. It is
-// also the on-disk format remediate writes (collectors.RunStatePath).
+// also the on-disk format remediate writes (runstate.Path).
 type RunState struct {
 	// Root is the server root the state belongs to.
 	Root string `json:"root,omitempty"`

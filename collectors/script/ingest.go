@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/internal/runstate"
 	"io"
 	"path"
 	"sort"
@@ -830,20 +831,20 @@ func (m *material) ha(_ *collectors.Target, s *facts.Snapshot) ([]string, error)
 
 // runState mirrors the run_state collector on the state files shipped.
 func (m *material) runState(t *collectors.Target, s *facts.Snapshot) ([]string, error) {
-	p := collectors.RunStatePath(t.StateDir, t.Root)
+	p := runstate.Path(t.StateDir, t.Root)
 	f := m.files[p]
 	switch {
 	case f == nil || f.state == "missing":
-		s.RunState = &facts.RunState{Status: collectors.RunStatusNone}
+		s.RunState = &facts.RunState{Status: runstate.StatusNone}
 		return nil, nil
 	case f.state != "ok":
 		return nil, fmt.Errorf("read run state %s: %s", p, fileError(p, f))
 	}
-	rs, err := collectors.ParseRunState(f.data, p, t.Root)
+	rs, err := runstate.Parse(f.data, p, t.Root)
 	if err != nil {
 		return nil, err
 	}
-	s.RunState = rs
+	s.RunState = &rs
 	return nil, nil
 }
 

@@ -1,4 +1,4 @@
-package remediate
+package runstate
 
 import (
 	"encoding/json"
@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/collectors/facts"
 )
 
@@ -25,13 +24,13 @@ func TestRunStateRoundTrip(t *testing.T) {
 	}{
 		{
 			name:     "in progress, root filled in",
-			st:       facts.RunState{Status: collectors.RunStatusInProgress, JournalDir: "/j/r1", LastStep: "backup.copy"},
+			st:       facts.RunState{Status: StatusInProgress, JournalDir: "/j/r1", LastStep: "backup.copy"},
 			want:     facts.RunState{Root: root, Status: "in_progress", JournalDir: "/j/r1", LastStep: "backup.copy"},
 			wantKeys: []string{"journal_dir", "last_step", "root", "status"},
 		},
 		{
 			name: "failed",
-			st: facts.RunState{Root: root, Status: collectors.RunStatusFailed, JournalDir: "/j/r1",
+			st: facts.RunState{Root: root, Status: StatusFailed, JournalDir: "/j/r1",
 				LastStep: "msg.setup", FailedAt: &failedAt, Reason: "setup -k exited 1"},
 			want: facts.RunState{Root: root, Status: "failed", JournalDir: "/j/r1",
 				LastStep: "msg.setup", FailedAt: &failedAt, Reason: "setup -k exited 1"},
@@ -39,13 +38,13 @@ func TestRunStateRoundTrip(t *testing.T) {
 		},
 		{
 			name:     "completed",
-			st:       facts.RunState{Status: collectors.RunStatusCompleted},
+			st:       facts.RunState{Status: StatusCompleted},
 			want:     facts.RunState{Root: root, Status: "completed"},
 			wantKeys: []string{"root", "status"},
 		},
 		{
 			name:     "backed out",
-			st:       facts.RunState{Status: collectors.RunStatusBackedOut},
+			st:       facts.RunState{Status: StatusBackedOut},
 			want:     facts.RunState{Root: root, Status: "backed_out"},
 			wantKeys: []string{"root", "status"},
 		},
@@ -53,20 +52,20 @@ func TestRunStateRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stateDir := filepath.Join(t.TempDir(), "state")
-			if got, err := ReadRunState(stateDir, root); err != nil || got.Status != "none" {
-				t.Fatalf("ReadRunState before any write = %+v, %v; want status none", got, err)
+			if got, err := Read(stateDir, root); err != nil || got.Status != "none" {
+				t.Fatalf("Read before any write = %+v, %v; want status none", got, err)
 			}
-			if err := WriteRunState(stateDir, root, tt.st); err != nil {
-				t.Fatalf("WriteRunState: %v", err)
+			if err := Write(stateDir, root, tt.st); err != nil {
+				t.Fatalf("Write: %v", err)
 			}
-			got, err := ReadRunState(stateDir, root)
+			got, err := Read(stateDir, root)
 			if err != nil {
-				t.Fatalf("ReadRunState: %v", err)
+				t.Fatalf("Read: %v", err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("ReadRunState = %+v, want %+v", got, tt.want)
+				t.Errorf("Read = %+v, want %+v", got, tt.want)
 			}
-			path := collectors.RunStatePath(stateDir, root)
+			path := Path(stateDir, root)
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
@@ -112,11 +111,11 @@ func TestWriteRunStateErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stateDir := t.TempDir()
-			err := WriteRunState(stateDir, root, tt.st)
+			err := Write(stateDir, root, tt.st)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("WriteRunState error %v; want %q", err, tt.wantErr)
+				t.Fatalf("Write error %v; want %q", err, tt.wantErr)
 			}
-			if _, err := os.Stat(collectors.RunStatePath(stateDir, root)); !os.IsNotExist(err) {
+			if _, err := os.Stat(Path(stateDir, root)); !os.IsNotExist(err) {
 				t.Errorf("a refused state was written (stat: %v)", err)
 			}
 		})
@@ -137,17 +136,30 @@ func TestReadRunStateErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stateDir := t.TempDir()
-			path := collectors.RunStatePath(stateDir, root)
+			path := Path(stateDir, root)
 			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := ReadRunState(stateDir, root)
+			_, err := Read(stateDir, root)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
-				t.Fatalf("ReadRunState error %v; want %q naming %s", err, tt.wantErr, path)
+				t.Fatalf("Read error %v; want %q naming %s", err, tt.wantErr, path)
 			}
 		})
+	}
+}
+
+func TestPath(t *testing.T) {
+	a := Path("/state", "/usr/iplanet/server5")
+	if !strings.HasPrefix(a, "/state/roots/") || filepath.Base(a) != "state.json" || len(filepath.Base(filepath.Dir(a))) != 16 {
+		t.Errorf("Path = %q; want /state/roots/<16 hex>/state.json", a)
+	}
+	if b := Path("/state", "/usr/iplanet/server6"); b == a {
+		t.Errorf("two roots share %q", a)
+	}
+	if got := Path("", "/usr/iplanet/server5"); !strings.HasPrefix(got, DefaultStateDir+"/roots/") {
+		t.Errorf("Path default = %q", got)
 	}
 }
