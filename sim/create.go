@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"sort"
+	"strconv"
 )
 
 // CreateStep is one stage of Create, registered by the package that owns
@@ -131,12 +133,38 @@ func pickPorts(sc *Scenario) error {
 			continue
 		}
 		// Keep each listener open until all are picked so no two ports repeat.
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := ListenFreePort()
 		if err != nil {
-			return fmt.Errorf("pick a free loopback port: %w", err)
+			return err
 		}
 		held = append(held, l)
 		*p = l.Addr().(*net.TCPAddr).Port
 	}
 	return nil
+}
+
+// Loopback ports are picked below the kernel's ephemeral range (32768 and
+// up on Linux): a port taken from that range when the host is created
+// can be the local port of some outgoing connection by the time the
+// daemon binds it ("address already in use"), which made tests that run
+// many hosts at once flaky.
+const (
+	portLow  = 20000
+	portHigh = 32767
+)
+
+// ListenFreePort listens on a random free loopback port below the
+// ephemeral range; the caller closes the listener when it has noted the
+// port.
+func ListenFreePort() (net.Listener, error) {
+	var last error
+	for range 200 {
+		port := portLow + rand.IntN(portHigh-portLow+1)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			return l, nil
+		}
+		last = err
+	}
+	return nil, fmt.Errorf("pick a free loopback port in %d-%d: %w", portLow, portHigh, last)
 }

@@ -177,9 +177,9 @@ func clearStaleContainerRun() error {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := sim.ListenFreePort()
 	if err != nil {
-		return 0, fmt.Errorf("pick a free loopback port: %w", err)
+		return 0, err
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
