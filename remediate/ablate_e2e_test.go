@@ -174,6 +174,9 @@ func TestAblation(t *testing.T) {
 					row := ablationRow{variant: v.name, point: point, code: r.code}
 					if _, err := os.Stat(filepath.Join(h.backup, "journal.log")); err == nil {
 						row.caughtBy, row.detail = caughtBy(point, h.journal())
+						if row.caughtBy == "not needed" && h.State.Scenario.HA != "none" && strings.HasPrefix(point, "stop.") {
+							row.detail += ": the cluster's switch-off (ha.*) had already stopped these servers"
+						}
 					} else {
 						row.caughtBy, row.detail = "no journal", strings.TrimSpace(tail(r.out, 3))
 					}
