@@ -57,7 +57,7 @@ FUZZTIME ?= 50000x
 FUZZ_TARGETS := collectors/parse:FuzzINF collectors/parse:FuzzMsgConf collectors/parse:FuzzConfigFiles \
 	collectors/parse:FuzzMailLogLine collectors/parse:FuzzVersions collectors/parse:FuzzQueueFileName \
 	policies:FuzzParseWaivers collectors/facts:FuzzDecodeSnapshot collectors/facts:FuzzDecodeReport \
-	remediate:FuzzLDAPStream
+	remediate/ldapexport:FuzzLDAPStream
 ## fuzz: every parser's fuzz target for FUZZTIME each (the corpora are in testdata/fuzz).
 fuzz:
 	@for pt in $(FUZZ_TARGETS); do \

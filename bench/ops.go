@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/msguard/msguard/remediate/ldapexport"
 	"github.com/msguard/msguard/remediate/treebackup"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/msguard/msguard/collectors"
-	"github.com/msguard/msguard/remediate"
 	"github.com/msguard/msguard/sim"
 )
 
@@ -37,7 +37,7 @@ func runOp(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		n, err := remediate.ExportLDIF(ctx, remediate.LDAPConn{URL: a[0], BindDN: "cn=Directory Manager",
+		n, err := ldapexport.Export(ctx, ldapexport.Conn{URL: a[0], BindDN: "cn=Directory Manager",
 			Password: string(pw), Timeout: time.Minute}, a[2], a[3], a[4])
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"context"
+	"github.com/msguard/msguard/remediate/ldapexport"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -9,8 +10,8 @@ import (
 
 // ldapDSSetupState asks the directory whether ims_dssetup.pl's effects are
 // there: the inetMailUser object class in the schema, and the o=pab entry.
-func ldapDSSetupState(ctx context.Context, c LDAPConn) (schema, pab bool, err error) {
-	conn, err := c.dial(ctx)
+func ldapDSSetupState(ctx context.Context, c ldapexport.Conn) (schema, pab bool, err error) {
+	conn, err := c.Dial(ctx)
 	if err != nil {
 		return false, false, err
 	}

@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"fmt"
+	"github.com/msguard/msguard/remediate/ldapexport"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -24,8 +25,8 @@ type Options struct {
 	BackupDir  string // "" = DefaultBackupRoot/<root name>-<run id>, or the journal's on resume
 	StateDir   string
 
-	LDAP                 LDAPConn // the user/group directory, bound as the directory manager
-	AdminID              string   // Configuration Directory Administrator; "" = install.inf's or "admin"
+	LDAP                 ldapexport.Conn // the user/group directory, bound as the directory manager
+	AdminID              string          // Configuration Directory Administrator; "" = install.inf's or "admin"
 	AdminPassword        string
 	ServiceAdminID       string // "" = install.inf's or "ServiceAdmin"
 	ServiceAdminPassword string

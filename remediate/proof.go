@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/msguard/msguard/remediate/ldapexport"
 	"io"
 	"net"
 	"os"
@@ -84,8 +85,8 @@ func ldifEntries(path string) (int64, error) {
 
 // namingContexts lists the suffixes a directory server holds (its root
 // DSE), leaving out the server's own trees (monitor, config, schema).
-func namingContexts(ctx context.Context, c LDAPConn) ([]string, error) {
-	conn, err := c.dial(ctx)
+func namingContexts(ctx context.Context, c ldapexport.Conn) ([]string, error) {
+	conn, err := c.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -111,16 +112,16 @@ func namingContexts(ctx context.Context, c LDAPConn) ([]string, error) {
 // serverEntries counts every entry the directory server at c holds below
 // its naming contexts: what a full db2ldif export of it must contain. A
 // context without a base entry (an empty database) counts 0.
-func serverEntries(ctx context.Context, c LDAPConn) (int64, error) {
+func serverEntries(ctx context.Context, c ldapexport.Conn) (int64, error) {
 	ncs, err := namingContexts(ctx, c)
 	if err != nil {
 		return 0, err
 	}
 	var total int64
 	for _, nc := range ncs {
-		n, err := countEntries(ctx, c, nc, "(objectClass=*)")
+		n, err := ldapexport.Count(ctx, c, nc, "(objectClass=*)")
 		if err != nil {
-			if isNoSuchObject(err) {
+			if ldapexport.IsNoSuchObject(err) {
 				continue
 			}
 			return 0, err

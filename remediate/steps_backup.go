@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/remediate/ldapexport"
 	"github.com/msguard/msguard/remediate/treebackup"
 	"io/fs"
 	"net/url"
@@ -13,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
 	"github.com/msguard/msguard/internal/mountinfo"
 )
 
@@ -123,7 +123,7 @@ func (p *planner) proveQueueBackup(ctx context.Context, dir string) error {
 // slapdConn is the connection to the slapd-<id> instance of the root: the
 // user/group directory for the instance install.inf's [slapd] section
 // names (and for the only one), the configuration directory for the other.
-func (p *planner) slapdConn(id string) LDAPConn {
+func (p *planner) slapdConn(id string) ldapexport.Conn {
 	c := p.o.LDAP
 	if u := p.h.SlapdURLs[id]; u != "" {
 		c.URL = u
@@ -174,8 +174,8 @@ func (p *planner) proveExport(ctx context.Context, base, filter, path string) er
 		}
 		return err
 	}
-	want, err := countEntries(ctx, p.o.LDAP, base, filter)
-	if err != nil && !isNoSuchObject(err) {
+	want, err := ldapexport.Count(ctx, p.o.LDAP, base, filter)
+	if err != nil && !ldapexport.IsNoSuchObject(err) {
 		return err
 	}
 	if n != want {
@@ -306,11 +306,11 @@ func (p *planner) backupSteps() []*Step {
 	}
 	export.check = func(ctx context.Context) (bool, error) { return proveExports(ctx) == nil, nil }
 	export.do = func(ctx context.Context) error {
-		if _, err := ExportLDIF(ctx, p.o.LDAP, p.h.UserSuffix, ugFilter, ug); err != nil {
+		if _, err := ldapexport.Export(ctx, p.o.LDAP, p.h.UserSuffix, ugFilter, ug); err != nil {
 			return fmt.Errorf("export %s: %w", p.h.UserSuffix, err)
 		}
-		if _, err := ExportLDIF(ctx, p.o.LDAP, "o=pab", pabFilter, pab); err != nil {
-			if !isNoSuchObject(err) {
+		if _, err := ldapexport.Export(ctx, p.o.LDAP, "o=pab", pabFilter, pab); err != nil {
+			if !ldapexport.IsNoSuchObject(err) {
 				return fmt.Errorf("export o=pab: %w", err)
 			}
 			// No PAB yet (ims_dssetup creates it): an empty export says so.
@@ -350,11 +350,6 @@ func lastLDIFPath(out string) string {
 		return ""
 	}
 	return m[len(m)-1]
-}
-
-func isNoSuchObject(err error) bool {
-	return ldap.IsErrorWithCode(errors.Unwrap(err), ldap.LDAPResultNoSuchObject) ||
-		ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) || strings.Contains(err.Error(), "No Such Object")
 }
 
 // storeEmpty proves that the store path is an empty directory.

@@ -39,7 +39,7 @@ func (p *planner) serviceAdminID() string {
 // must run during the whole upgrade (runbook §1). Checking first turns an
 // installer's own confused failure into a clear stop.
 func (p *planner) directoryUp(ctx context.Context) error {
-	conn, err := p.o.LDAP.dial(ctx)
+	conn, err := p.o.LDAP.Dial(ctx)
 	if err != nil {
 		return fmt.Errorf("the Directory Server %s is down or refuses the bind; it must run during the whole upgrade (runbook §1), so the installer was not started: %w", p.o.LDAP.URL, err)
 	}

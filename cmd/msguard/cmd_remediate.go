@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/remediate/ldapexport"
 	"time"
 
 	"github.com/msguard/msguard/collectors"
@@ -143,7 +144,7 @@ func (a *app) remediateOptions(cmd *cobra.Command, cf collectFlags, rf remediate
 	text := reports.NewText(false)
 	return remediate.Options{
 		ServerRoot: copts.ServerRoot, Media: rf.media, BackupDir: cf.backupDir, StateDir: c.stateDir,
-		LDAP: remediate.LDAPConn{URL: c.ldapURL, BindDN: c.bindDN, Password: bindPW, Timeout: c.timeout,
+		LDAP: ldapexport.Conn{URL: c.ldapURL, BindDN: c.bindDN, Password: bindPW, Timeout: c.timeout,
 			CA: c.ldapCA, StartTLS: c.ldapStartTLS, InsecureSkipVerify: c.insecureSkipVerify},
 		AdminID: rf.adminID, AdminPassword: adminPW, ServiceAdminID: rf.serviceAdminID, ServiceAdminPassword: svcPW,
 		Yes: rf.yes, Resume: rf.resume, StopTimeout: rf.stopTimeout, QueueWatch: rf.queueWatch, DialogueTimeout: 2 * time.Minute,

@@ -1,4 +1,4 @@
-package remediate
+package ldapexport
 
 import (
 	"bufio"
@@ -83,7 +83,7 @@ func (e ldifTestEntry) values(attr string) []string {
 }
 
 // ldifTestParse is an independent, strict reader of the LDIF subset
-// ExportLDIF writes: it unfolds lines, decodes base64 values and fails on
+// Export writes: it unfolds lines, decodes base64 values and fails on
 // anything malformed.
 func ldifTestParse(t testing.TB, text string) []ldifTestEntry {
 	t.Helper()
@@ -161,7 +161,7 @@ func TestExportLDIF(t *testing.T) {
 	url := directory.URL(h.State, h.State.Scenario.DSInstances[0])
 	pw := h.State.Scenario.Secrets.DirectoryManager
 	pwFile := h.DMPasswordFile(t)
-	c := LDAPConn{URL: url, BindDN: directory.DirectoryManagerDN, Password: pw, Timeout: time.Minute}
+	c := Conn{URL: url, BindDN: directory.DirectoryManagerDN, Password: pw, Timeout: time.Minute}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -201,9 +201,9 @@ func TestExportLDIF(t *testing.T) {
 	for _, ex := range exports {
 		t.Run(ex.name, func(t *testing.T) {
 			out := filepath.Join(dir, ex.file)
-			n, err := ExportLDIF(ctx, c, ex.base, ex.filter, out)
+			n, err := Export(ctx, c, ex.base, ex.filter, out)
 			if err != nil || n != ex.want {
-				t.Fatalf("ExportLDIF(%s, %s) = %d, %v; want %d", ex.base, ex.filter, n, err, ex.want)
+				t.Fatalf("Export(%s, %s) = %d, %v; want %d", ex.base, ex.filter, n, err, ex.want)
 			}
 			if fi, err := os.Stat(out); err != nil || fi.Mode() != 0o600 {
 				t.Errorf("export mode = %v, %v; want 0600", fi.Mode(), err)
@@ -222,7 +222,7 @@ func TestExportLDIF(t *testing.T) {
 			}
 			entries := ldifTestParse(t, string(text))
 			if int64(len(entries)) != n {
-				t.Errorf("parsed %d entries; ExportLDIF said %d", len(entries), n)
+				t.Errorf("parsed %d entries; Export said %d", len(entries), n)
 			}
 			parsed[ex.file] = entries
 			// ldapadd -n parses LDIF (version line included) without a server.
@@ -272,9 +272,9 @@ func TestExportLDIF(t *testing.T) {
 		out := filepath.Join(dir, "wrong.ldif")
 		bad := c
 		bad.Password = "not-the-Secret-0000"
-		_, err := ExportLDIF(ctx, bad, directory.UserSuffix, "(objectclass=*)", out)
+		_, err := Export(ctx, bad, directory.UserSuffix, "(objectclass=*)", out)
 		if err == nil || !strings.Contains(err.Error(), "invalid credentials") {
-			t.Fatalf("ExportLDIF with a wrong password = %v; want invalid credentials", err)
+			t.Fatalf("Export with a wrong password = %v; want invalid credentials", err)
 		}
 		if strings.Contains(err.Error(), bad.Password) || strings.Contains(fmt.Sprint(bad), bad.Password) {
 			t.Errorf("the password leaks into %q or %v", err, bad)
@@ -288,9 +288,9 @@ func TestExportLDIF(t *testing.T) {
 	})
 
 	t.Run("no such base", func(t *testing.T) {
-		_, err := ExportLDIF(ctx, c, "o=nowhere", "(objectclass=*)", filepath.Join(dir, "none.ldif"))
+		_, err := Export(ctx, c, "o=nowhere", "(objectclass=*)", filepath.Join(dir, "none.ldif"))
 		if err == nil || !strings.Contains(err.Error(), "o=nowhere") {
-			t.Errorf("ExportLDIF of a missing base = %v; want an error naming it", err)
+			t.Errorf("Export of a missing base = %v; want an error naming it", err)
 		}
 	})
 }

@@ -1,9 +1,10 @@
-package remediate
+package ldapexport
 
 import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"github.com/msguard/msguard/internal/ldaptls"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -26,19 +28,19 @@ const ldifPageSize = 1000
 // ldifCountPageSize is the page size of the count that checks an export.
 // A server works out a search's candidates again for every page, which
 // costs it about a third of a 1.1 search in pages of 1000; the count
-// holds no entries, so its pages can be larger (see countEntries).
+// holds no entries, so its pages can be larger (see Count).
 const ldifCountPageSize = 10000
 
 // ldifFoldWidth is the longest LDIF line written; longer ones are folded
 // (RFC 2849), as ldapsearch does.
 const ldifFoldWidth = 76
 
-// defaultLDAPTimeout bounds a dial and each request when LDAPConn.Timeout
+// defaultLDAPTimeout bounds a dial and each request when Conn.Timeout
 // is zero.
 const defaultLDAPTimeout = 30 * time.Second
 
-// LDAPConn says how to reach and bind to a directory server.
-type LDAPConn struct {
+// Conn says how to reach and bind to a directory server.
+type Conn struct {
 	URL      string // ldap://host:port or ldaps://host:port
 	BindDN   string // empty: anonymous
 	Password string // never logged nor put in an error
@@ -50,7 +52,7 @@ type LDAPConn struct {
 }
 
 // String describes the connection without its password.
-func (c LDAPConn) String() string {
+func (c Conn) String() string {
 	if c.BindDN == "" {
 		return c.URL + " (anonymous)"
 	}
@@ -58,12 +60,12 @@ func (c LDAPConn) String() string {
 }
 
 // LogValue keeps the password out of structured logs.
-func (c LDAPConn) LogValue() slog.Value {
+func (c Conn) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("url", c.URL), slog.String("bind_dn", c.BindDN),
 		slog.Bool("starttls", c.StartTLS))
 }
 
-func (c LDAPConn) timeout() time.Duration {
+func (c Conn) timeout() time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout
 	}
@@ -71,7 +73,7 @@ func (c LDAPConn) timeout() time.Duration {
 }
 
 // tlsConfig builds the TLS settings for ldaps:// and StartTLS.
-func (c LDAPConn) tlsConfig() (*tls.Config, error) {
+func (c Conn) tlsConfig() (*tls.Config, error) {
 	var host string
 	if u, err := url.Parse(c.URL); err == nil {
 		host = u.Hostname()
@@ -81,7 +83,7 @@ func (c LDAPConn) tlsConfig() (*tls.Config, error) {
 
 // dial connects, upgrades with StartTLS when asked, and binds. The
 // connection closes when ctx ends.
-func (c LDAPConn) dial(ctx context.Context) (*ldap.Conn, error) {
+func (c Conn) Dial(ctx context.Context) (*ldap.Conn, error) {
 	tcfg, err := c.tlsConfig()
 	if err != nil {
 		return nil, err
@@ -113,7 +115,7 @@ func (c LDAPConn) dial(ctx context.Context) (*ldap.Conn, error) {
 	return conn, nil
 }
 
-// ExportLDIF is msguard's ldapsearch (runbook backup.ldapsearch): a
+// Export is msguard's ldapsearch (runbook backup.ldapsearch): a
 // subtree search of base with filter, all user attributes, read with
 // paged results and streamed to out as LDIF (RFC 2849: a "version: 1"
 // header, base64 for values that are not SAFE-STRINGs, lines folded at 76
@@ -125,7 +127,7 @@ func (c LDAPConn) dial(ctx context.Context) (*ldap.Conn, error) {
 //
 // The searches run on ldapStream connections, which decode responses in
 // place (see ldapstream.go): nothing is allocated per entry or value.
-func ExportLDIF(ctx context.Context, c LDAPConn, base, filter, out string) (int64, error) {
+func Export(ctx context.Context, c Conn, base, filter, out string) (int64, error) {
 	conn, err := c.dialStream(ctx)
 	if err != nil {
 		return 0, err
@@ -152,7 +154,7 @@ func ExportLDIF(ctx context.Context, c LDAPConn, base, filter, out string) (int6
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		n, err := countEntries(cctx, c, base, filter)
+		n, err := Count(cctx, c, base, filter)
 		countc <- counted{n, err}
 	}()
 
@@ -189,12 +191,12 @@ func ExportLDIF(ctx context.Context, c LDAPConn, base, filter, out string) (int6
 	return n, atomicfile.SyncDir(filepath.Dir(out))
 }
 
-// countEntries counts the entries of a search on a connection of its own,
+// Count counts the entries of a search on a connection of its own,
 // asking for no attributes ("1.1"), in pages of ldifCountPageSize. A
 // server that limits the size of each page (389's nsslapd-pagedsizelimit)
 // refuses those: the count is then made again in pages of ldifPageSize,
 // which the export itself got through.
-func countEntries(ctx context.Context, c LDAPConn, base, filter string) (int64, error) {
+func Count(ctx context.Context, c Conn, base, filter string) (int64, error) {
 	conn, err := c.dialStream(ctx)
 	if err != nil {
 		return 0, err
@@ -336,4 +338,10 @@ func ldifSafe(v []byte) bool {
 		}
 	}
 	return true
+}
+
+// IsNoSuchObject reports whether err says the search base does not exist.
+func IsNoSuchObject(err error) bool {
+	return ldap.IsErrorWithCode(errors.Unwrap(err), ldap.LDAPResultNoSuchObject) ||
+		ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) || strings.Contains(err.Error(), "No Such Object")
 }

@@ -1,4 +1,4 @@
-package remediate
+package ldapexport
 
 import (
 	"bufio"
@@ -99,7 +99,7 @@ func berReferenceOp(uri string) *ber.Packet {
 	return op
 }
 
-// --- The LDIF ExportLDIF wrote before ldapstream.go (go-ldap entries and
+// --- The LDIF Export wrote before ldapstream.go (go-ldap entries and
 // strings): the reference its output must still match byte for byte.
 
 func refLDIFSafe(v string) bool {
@@ -397,7 +397,7 @@ func TestLDAPStreamSearchRequest(t *testing.T) {
 }
 
 // TestLDIFEntryMatchesReference: the byte-slice writer writes what the
-// string writer ExportLDIF had before wrote.
+// string writer Export had before wrote.
 func TestLDIFEntryMatchesReference(t *testing.T) {
 	entries := fakeEntries(300, 0)
 	var b bytes.Buffer
@@ -710,8 +710,8 @@ func TestExportLDIFStreamFakeServer(t *testing.T) {
 	want := refLDIF(entries)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	conn := func(f *fakeLDAP) LDAPConn {
-		return LDAPConn{URL: f.URL, BindDN: fakeBindDN, Password: f.password, Timeout: 20 * time.Second}
+	conn := func(f *fakeLDAP) Conn {
+		return Conn{URL: f.URL, BindDN: fakeBindDN, Password: f.password, Timeout: 20 * time.Second}
 	}
 	noFiles := func(t *testing.T, out string) {
 		t.Helper()
@@ -722,12 +722,12 @@ func TestExportLDIFStreamFakeServer(t *testing.T) {
 			t.Errorf("temporary files left: %v", left)
 		}
 	}
-	export := func(t *testing.T, f *fakeLDAP, c LDAPConn) {
+	export := func(t *testing.T, f *fakeLDAP, c Conn) {
 		t.Helper()
 		out := filepath.Join(dir, t.Name()[strings.LastIndex(t.Name(), "/")+1:]+".ldif")
-		n, err := ExportLDIF(ctx, c, "o=siroe.com", "(objectClass=*)", out)
+		n, err := Export(ctx, c, "o=siroe.com", "(objectClass=*)", out)
 		if err != nil || n != int64(len(entries)) {
-			t.Fatalf("ExportLDIF = %d, %v; want %d", n, err, len(entries))
+			t.Fatalf("Export = %d, %v; want %d", n, err, len(entries))
 		}
 		got, err := os.ReadFile(out)
 		if err != nil {
@@ -777,18 +777,18 @@ func TestExportLDIFStreamFakeServer(t *testing.T) {
 	failures := []struct {
 		name string
 		f    func(*fakeLDAP)
-		edit func(*LDAPConn, testPKI)
+		edit func(*Conn, testPKI)
 		want []string
 	}{
-		{"ldaps with another CA", func(f *fakeLDAP) { f.tls = pki.server; f.ldaps = true }, func(c *LDAPConn, _ testPKI) { c.CA = other.caFile },
+		{"ldaps with another CA", func(f *fakeLDAP) { f.tls = pki.server; f.ldaps = true }, func(c *Conn, _ testPKI) { c.CA = other.caFile },
 			[]string{"TLS handshake", "certificate"}},
-		{"starttls with another CA", func(f *fakeLDAP) { f.tls = pki.server }, func(c *LDAPConn, _ testPKI) { c.CA, c.StartTLS = other.caFile, true },
+		{"starttls with another CA", func(f *fakeLDAP) { f.tls = pki.server }, func(c *Conn, _ testPKI) { c.CA, c.StartTLS = other.caFile, true },
 			[]string{"starttls with ldap://", "certificate"}},
-		{"starttls refused", func(f *fakeLDAP) { f.noStartTLS = true }, func(c *LDAPConn, _ testPKI) { c.CA, c.StartTLS = pki.caFile, true },
+		{"starttls refused", func(f *fakeLDAP) { f.noStartTLS = true }, func(c *Conn, _ testPKI) { c.CA, c.StartTLS = pki.caFile, true },
 			[]string{"starttls with ldap://", "Unavailable", "StartTLS not offered"}},
-		{"wrong password", nil, func(c *LDAPConn, _ testPKI) { c.Password = "not-it" },
+		{"wrong password", nil, func(c *Conn, _ testPKI) { c.Password = "not-it" },
 			[]string{"bind to ldap://", "invalid credentials"}},
-		{"empty password", nil, func(c *LDAPConn, _ testPKI) { c.Password = "" },
+		{"empty password", nil, func(c *Conn, _ testPKI) { c.Password = "" },
 			[]string{"bind to ldap://", "empty password"}},
 		{"no such base", func(f *fakeLDAP) { f.doneCode = ldap.LDAPResultNoSuchObject }, nil,
 			[]string{"export o=siroe.com (objectClass=*) from ldap://", "No Such Object", "no such entry: o=siroe.com"}},
@@ -809,10 +809,10 @@ func TestExportLDIFStreamFakeServer(t *testing.T) {
 				tc.edit(&c, pki)
 			}
 			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".ldif")
-			_, err := ExportLDIF(ctx, c, "o=siroe.com", "(objectClass=*)", out)
+			_, err := Export(ctx, c, "o=siroe.com", "(objectClass=*)", out)
 			for _, w := range tc.want {
 				if err == nil || !strings.Contains(err.Error(), w) {
-					t.Errorf("ExportLDIF = %v; want an error with %q", err, w)
+					t.Errorf("Export = %v; want an error with %q", err, w)
 				}
 			}
 			if err != nil && (strings.Contains(err.Error(), f.password) || c.Password != "" && strings.Contains(err.Error(), c.Password)) {
@@ -831,9 +831,9 @@ func TestExportLDIFStreamFakeServer(t *testing.T) {
 		time.AfterFunc(300*time.Millisecond, ccancel)
 		out := filepath.Join(dir, "cancelled.ldif")
 		start := time.Now()
-		_, err := ExportLDIF(cctx, conn(f), "o=siroe.com", "(objectClass=*)", out)
+		_, err := Export(cctx, conn(f), "o=siroe.com", "(objectClass=*)", out)
 		if !errors.Is(err, context.Canceled) {
-			t.Errorf("ExportLDIF cancelled = %v; want context.Canceled", err)
+			t.Errorf("Export cancelled = %v; want context.Canceled", err)
 		}
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("cancellation took %s", d)
@@ -846,9 +846,9 @@ func TestExportLDIFStreamFakeServer(t *testing.T) {
 		c := conn(f)
 		c.Timeout = 300 * time.Millisecond
 		out := filepath.Join(dir, "timeout.ldif")
-		_, err := ExportLDIF(ctx, c, "o=siroe.com", "(objectClass=*)", out)
+		_, err := Export(ctx, c, "o=siroe.com", "(objectClass=*)", out)
 		if err == nil || !strings.Contains(err.Error(), "no answer within 300ms") || !strings.Contains(err.Error(), f.URL) {
-			t.Errorf("ExportLDIF of a stalled server = %v; want a timeout naming it", err)
+			t.Errorf("Export of a stalled server = %v; want a timeout naming it", err)
 		}
 		noFiles(t, out)
 	})
@@ -874,7 +874,7 @@ func TestLDAPStreamAddr(t *testing.T) {
 }
 
 // TestExportLDIFStreamMatchesGoLDAP exports from a real slapd and compares
-// the file byte for byte with what the go-ldap export ExportLDIF was
+// the file byte for byte with what the go-ldap export Export was
 // before writes for the same search, and entry for entry with ldapsearch.
 func TestExportLDIFStreamMatchesGoLDAP(t *testing.T) {
 	if testing.Short() {
@@ -884,11 +884,11 @@ func TestExportLDIFStreamMatchesGoLDAP(t *testing.T) {
 	h.Start(t)
 	url := directory.URL(h.State, h.State.Scenario.DSInstances[0])
 	pw := h.State.Scenario.Secrets.DirectoryManager
-	c := LDAPConn{URL: url, BindDN: directory.DirectoryManagerDN, Password: pw, Timeout: time.Minute}
+	c := Conn{URL: url, BindDN: directory.DirectoryManagerDN, Password: pw, Timeout: time.Minute}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	conn, err := c.dial(ctx)
+	conn, err := c.Dial(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -919,7 +919,7 @@ func TestExportLDIFStreamMatchesGoLDAP(t *testing.T) {
 	} {
 		t.Run(ex.base+" "+ex.filter, func(t *testing.T) {
 			out := filepath.Join(dir, "export.ldif")
-			n, err := ExportLDIF(ctx, c, ex.base, ex.filter, out)
+			n, err := Export(ctx, c, ex.base, ex.filter, out)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -941,7 +941,7 @@ func TestExportLDIFStreamMatchesGoLDAP(t *testing.T) {
 				ref = append(ref, fe)
 			}
 			if int64(len(ref)) != n {
-				t.Errorf("ExportLDIF wrote %d entries; go-ldap found %d", n, len(ref))
+				t.Errorf("Export wrote %d entries; go-ldap found %d", n, len(ref))
 			}
 			if want := refLDIF(ref); string(got) != want {
 				t.Errorf("export differs from go-ldap's:\n%s", firstDiff(string(got), want))

@@ -1,6 +1,6 @@
-package remediate
+package ldapexport
 
-// A minimal LDAPv3 client for ExportLDIF: dial (ldap://, ldaps://,
+// A minimal LDAPv3 client for Export: dial (ldap://, ldaps://,
 // ldapi://), StartTLS, simple bind and paged subtree searches whose
 // results are decoded straight from the bytes read off the connection.
 //
@@ -577,7 +577,7 @@ type ldapStream struct {
 // dialStream connects, upgrades with StartTLS when asked (verifying the
 // server with c's CA; a failed upgrade is an error, never a plaintext
 // fallback) and binds. The connection is closed when ctx ends.
-func (c LDAPConn) dialStream(ctx context.Context) (*ldapStream, error) {
+func (c Conn) dialStream(ctx context.Context) (*ldapStream, error) {
 	tcfg, err := c.tlsConfig()
 	if err != nil {
 		return nil, err
