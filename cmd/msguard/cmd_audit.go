@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/msguard/msguard/audit"
@@ -197,7 +195,7 @@ func (r *auditRun) once(ctx context.Context) (*facts.Report, error) {
 	for _, fe := range snap.Errors() {
 		r.a.log.Warn("fact not collected", "collector", fe.Collector, "error", fe.Error)
 	}
-	rep, err := judgeAudit(ctx, r.engine, r.waivers, snap, r.base, r.since, started, r.failOnWarn)
+	rep, err := audit.Judge(ctx, r.engine, r.waivers, snap, r.base, r.since, started, r.failOnWarn)
 	if err != nil {
 		return nil, err
 	}
@@ -221,61 +219,6 @@ func (r *auditRun) once(ctx context.Context) (*facts.Report, error) {
 		}
 	}
 	return rep, nil
-}
-
-// judgeAudit evaluates the postflight and the audit policies over one
-// snapshot and builds one report of phase "audit" with the findings of both.
-func judgeAudit(ctx context.Context, e *policies.Engine, waivers []policies.Waiver, snap, base *facts.Snapshot, since time.Time, started time.Time, failOnWarn bool) (*facts.Report, error) {
-	now := time.Now().UTC()
-	p := policies.Params{Now: now.Format(time.RFC3339), Baseline: base}
-	if !since.IsZero() {
-		p.Since = since.UTC().Format(time.RFC3339Nano)
-	}
-	all := &policies.Result{}
-	for _, phase := range []string{"postflight", "audit"} {
-		p.Phase = phase
-		res, err := e.Evaluate(ctx, policies.Input{Snapshot: snap, Params: p})
-		if err != nil {
-			return nil, err
-		}
-		all.Findings = append(all.Findings, res.Findings...)
-		all.Passed = append(all.Passed, res.Passed...)
-	}
-	if base == nil {
-		for i, f := range all.Findings {
-			if f.Severity == facts.SeverityError && strings.HasPrefix(f.Key, "audit.") && strings.Contains(f.Msg, "no baseline") {
-				all.Findings[i].Remediation = []facts.Remediation{{Type: "hint", Text: "pass --baseline FILE: a snapshot taken with msguard collect before the upgrade (remediate keeps one as <backup-dir>/before.json)"}}
-			}
-		}
-	}
-	sort.SliceStable(all.Findings, func(i, j int) bool { return all.Findings[i].Key < all.Findings[j].Key })
-	sort.Strings(all.Passed)
-	all.Findings = policies.ApplyWaivers(all.Findings, waivers, e.Keys(), now)
-	rep := policies.Report(policies.Judgement{Phase: "audit", Snapshot: snap, Result: all, StartedAt: started, FailOnWarn: failOnWarn})
-	rep.Audit = auditStats(snap, base, since)
-	return rep, nil
-}
-
-// auditStats gathers the numbers the history trend and the metrics need.
-func auditStats(snap, base *facts.Snapshot, since time.Time) *facts.AuditStats {
-	st := &facts.AuditStats{}
-	if base != nil && !base.CollectedAt.IsZero() {
-		t := base.CollectedAt
-		st.BaselineCollectedAt = &t
-	}
-	if !since.IsZero() {
-		t := since.UTC()
-		st.Since = &t
-	}
-	if q := snap.Queue; q != nil {
-		total := q.Total
-		st.Queue = &total
-		st.QueueChannels = map[string]int64{}
-		for _, c := range q.Channels {
-			st.QueueChannels[c.Name] = c.Messages
-		}
-	}
-	return st
 }
 
 // render writes the report in every requested format; the HTML report
