@@ -69,6 +69,12 @@ func tolerant(ctx context.Context, timeout time.Duration, name string, args ...s
 }
 
 func (p *planner) backoutStop(ctx context.Context) error {
+	// A cluster that has the service on restarts what is stopped here,
+	// and the restore would race with it: take the service out of its
+	// hands first (backout.start gives it back).
+	if err := p.haOff(ctx); err != nil {
+		return err
+	}
 	ws := p.h.WSRoot
 	var cmds [][]string
 	for _, w := range p.h.WebInstances {
@@ -162,10 +168,27 @@ func (p *planner) restoreMTime(dir string) error {
 	return os.Chtimes(dir, time.Time{}, mtime)
 }
 
-// haRestore puts the cluster back as it was before the upgrade: the
-// ha.* steps before the backup took the Messaging data service out of
-// the cluster, and the restore brings back only the server root. Every
-// command is guarded, so it runs from any half-state.
+// haOff takes the data service out of the cluster's hands for the backout,
+// and haRestore puts the cluster back as it was before the upgrade: the
+// ha.* steps before the backup took the Messaging data service out of the
+// cluster, and the restore brings back only the server root. Every command
+// is guarded or idempotent, so they run from any half-state.
+func (p *planner) haOff(ctx context.Context) error {
+	switch p.h.HA {
+	case "sc22":
+		if st, err := sc22State(ctx); err != nil || st != "on" {
+			return err
+		}
+		return runAll(ctx, [][]string{{"hareg", "-n", sc22Service}})
+	case "vcs":
+		return runAll(ctx, p.vcsOffline())
+	case "sc3":
+		return runAll(ctx, [][]string{{"scswitch", "-n", "-j", sc3Resource}})
+	}
+	return nil
+}
+
+// haRestore gives the data service back to the cluster after the backout.
 func (p *planner) haRestore(ctx context.Context) error {
 	switch p.h.HA {
 	case "sc22":

@@ -302,6 +302,11 @@ func sc22On(ctx context.Context) error {
 	return runAll(ctx, [][]string{{"hareg", "-y", sc22Service}})
 }
 
+// vcsOffline takes the group offline and disables the mail resource.
+func (p *planner) vcsOffline() [][]string {
+	return [][]string{{"hagrp", "-offline", vcsGroup, "-sys", p.h.Host}, {"hares", "-modify", "mail", "Enabled", "0"}}
+}
+
 // vcsOnline enables the mail resource and brings the group online.
 func (p *planner) vcsOnline() [][]string {
 	return [][]string{{"hares", "-modify", "mail", "Enabled", "1"}, {"hagrp", "-online", vcsGroup, "-sys", p.h.Host}}
@@ -366,9 +371,7 @@ func (p *planner) haBefore() []*Step {
 		return []*Step{off, unreg}
 	case "vcs":
 		host := p.h.Host
-		off := p.haCLI("ha.vcs.offline", "take service group iMS5 offline and disable its mail resource",
-			[]string{"hagrp", "-offline", vcsGroup, "-sys", host},
-			[]string{"hares", "-modify", "mail", "Enabled", "0"})
+		off := p.haCLI("ha.vcs.offline", "take service group iMS5 offline and disable its mail resource", p.vcsOffline()...)
 		off.verify = func(ctx context.Context) error {
 			if err := vcsWant(ctx, map[string]string{vcsGroup: "OFFLINE", "mail": "OFFLINE"}); err != nil {
 				return fmt.Errorf("after hagrp -offline: %w", err)

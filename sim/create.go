@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 )
@@ -133,7 +134,7 @@ func pickPorts(sc *Scenario) error {
 			continue
 		}
 		// Keep each listener open until all are picked so no two ports repeat.
-		l, err := ListenFreePort()
+		l, err := ListenFreePort(sc.Root)
 		if err != nil {
 			return err
 		}
@@ -146,25 +147,78 @@ func pickPorts(sc *Scenario) error {
 // Loopback ports are picked below the kernel's ephemeral range (32768 and
 // up on Linux): a port taken from that range when the host is created
 // can be the local port of some outgoing connection by the time the
-// daemon binds it ("address already in use"), which made tests that run
-// many hosts at once flaky.
+// daemon binds it ("address already in use"). And each picked port is
+// reserved for the host's lifetime (a file in PortReservations naming its
+// root, removed by ReleasePorts when the host is destroyed): a host's
+// ports are free while it is stopped, and another host created then must
+// not be given them. Both made tests that run many hosts at once flaky.
 const (
 	portLow  = 20000
 	portHigh = 32767
 )
 
+// PortReservations is the directory of the reserved ports' files.
+var PortReservations = filepath.Join(os.TempDir(), "msguard-sim-ports")
+
 // ListenFreePort listens on a random free loopback port below the
-// ephemeral range; the caller closes the listener when it has noted the
+// ephemeral range that no other host has reserved, and reserves it for
+// the host of root; the caller closes the listener when it has noted the
 // port.
-func ListenFreePort() (net.Listener, error) {
+func ListenFreePort(root string) (net.Listener, error) {
+	root = filepath.Clean(root)
 	var last error
-	for range 200 {
+	for range 400 {
 		port := portLow + rand.IntN(portHigh-portLow+1)
+		if !reservePort(port, root) {
+			continue
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err == nil {
 			return l, nil
 		}
+		os.Remove(filepath.Join(PortReservations, strconv.Itoa(port)))
 		last = err
 	}
-	return nil, fmt.Errorf("pick a free loopback port in %d-%d: %w", portLow, portHigh, last)
+	return nil, fmt.Errorf("pick a free loopback port in %d-%d: %v", portLow, portHigh, last)
+}
+
+// reservePort creates the reservation file of port for root; a file left
+// by a host whose root no longer exists is stale and taken over.
+func reservePort(port int, root string) bool {
+	if err := os.MkdirAll(PortReservations, 0o1777); err != nil {
+		return true // no reservations possible: the bind decides alone
+	}
+	path := filepath.Join(PortReservations, strconv.Itoa(port))
+	for try := 0; try < 2; try++ {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			_, werr := f.WriteString(root)
+			f.Close()
+			return werr == nil
+		}
+		owner, rerr := os.ReadFile(path)
+		if rerr != nil || len(owner) == 0 {
+			return false // being written by another creator
+		}
+		if _, err := os.Stat(Paths{Root: string(owner)}.StateDir()); err == nil || string(owner) == root {
+			return false
+		}
+		os.Remove(path) // stale: its host is gone
+	}
+	return false
+}
+
+// ReleasePorts removes the port reservations of the host of root.
+func ReleasePorts(root string) {
+	root = filepath.Clean(root)
+	entries, err := os.ReadDir(PortReservations)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(PortReservations, e.Name())
+		if b, err := os.ReadFile(p); err == nil && string(b) == root {
+			os.Remove(p)
+		}
+	}
 }

@@ -84,7 +84,7 @@ func create389(ctx context.Context, st *sim.State, in instance, log io.Writer) e
 	if err := st.Save(); err != nil {
 		return err
 	}
-	securePort, err := freePort()
+	securePort, err := freePort(st.Scenario.Root)
 	if err != nil {
 		return err
 	}
@@ -176,8 +176,8 @@ func clearStaleContainerRun() error {
 	return nil
 }
 
-func freePort() (int, error) {
-	l, err := sim.ListenFreePort()
+func freePort(root string) (int, error) {
+	l, err := sim.ListenFreePort(root)
 	if err != nil {
 		return 0, err
 	}

@@ -152,6 +152,7 @@ func Destroy(ctx context.Context, root string, log io.Writer) error {
 			errs = append(errs, fmt.Errorf("remove %s: %w", d, err))
 		}
 	}
+	sim.ReleasePorts(root)
 	return errors.Join(errs...)
 }
 
