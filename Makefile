@@ -56,7 +56,7 @@ kill-sweep: deps
 FUZZTIME ?= 50000x
 FUZZ_TARGETS := collectors/parse:FuzzINF collectors/parse:FuzzMsgConf collectors/parse:FuzzConfigFiles \
 	collectors/parse:FuzzMailLogLine collectors/parse:FuzzVersions collectors/parse:FuzzQueueFileName \
-	policies:FuzzParseWaivers collectors/facts:FuzzDecodeSnapshot collectors/facts:FuzzDecodeReport \
+	policies:FuzzParseWaivers collectors/facts:FuzzDecodeSnapshot judgement:FuzzDecodeReport \
 	remediate/ldapexport:FuzzLDAPStream
 ## fuzz: every parser's fuzz target for FUZZTIME each (the corpora are in testdata/fuzz).
 fuzz:

@@ -1,9 +1,8 @@
 package audit
 
 import (
+	"github.com/msguard/msguard/judgement"
 	"sort"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // KeyChange is one finding key in the comparison of two runs.
@@ -27,8 +26,8 @@ type Changes struct {
 }
 
 // active maps each key with an unwaived finding to its worst finding.
-func active(r *facts.Report) map[string]facts.Finding {
-	out := map[string]facts.Finding{}
+func active(r *judgement.Report) map[string]judgement.Finding {
+	out := map[string]judgement.Finding{}
 	for _, f := range r.Findings {
 		if f.Waived != nil {
 			continue
@@ -43,11 +42,11 @@ func active(r *facts.Report) map[string]facts.Finding {
 // rank orders severities from the least to the most blocking.
 func rank(sev string) int {
 	switch sev {
-	case facts.SeverityInfo:
+	case judgement.SeverityInfo:
 		return 0
-	case facts.SeverityWarn:
+	case judgement.SeverityWarn:
 		return 1
-	case facts.SeverityDeny:
+	case judgement.SeverityDeny:
 		return 2
 	default: // error, or unknown: never less than a deny
 		return 3
@@ -56,7 +55,7 @@ func rank(sev string) int {
 
 // Diff compares the unwaived findings of two runs: keys found only in to
 // are new, keys found only in from are resolved, keys in both persist.
-func Diff(fromID string, from *facts.Report, toID string, to *facts.Report) Changes {
+func Diff(fromID string, from *judgement.Report, toID string, to *judgement.Report) Changes {
 	a, b := active(from), active(to)
 	c := Changes{From: fromID, To: toID, New: []KeyChange{}, Resolved: []KeyChange{}, Persisting: []KeyChange{}}
 	for k, f := range b {

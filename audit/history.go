@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/atomicfile"
 )
 
@@ -45,7 +45,7 @@ type History struct {
 // Append writes r as a new run file (mode 0600, atomically) named after
 // r.FinishedAt and its verdict, creating the directory (0700) if needed.
 // Two runs in the same millisecond get distinct names.
-func (h History) Append(r *facts.Report) (Entry, error) {
+func (h History) Append(r *judgement.Report) (Entry, error) {
 	if err := os.MkdirAll(h.Dir, 0o700); err != nil {
 		return Entry{}, fmt.Errorf("create history directory: %w", err)
 	}
@@ -55,7 +55,7 @@ func (h History) Append(r *facts.Report) (Entry, error) {
 	}
 	verdict := r.Verdict
 	if !verdictName.MatchString(verdict) {
-		verdict = facts.VerdictError
+		verdict = judgement.VerdictError
 	}
 	t := r.FinishedAt.UTC().Truncate(time.Millisecond)
 	for {
@@ -103,13 +103,13 @@ func (h History) List() ([]Entry, error) {
 }
 
 // Load reads one run's report.
-func (h History) Load(e Entry) (*facts.Report, error) {
+func (h History) Load(e Entry) (*judgement.Report, error) {
 	f, err := os.Open(e.Path)
 	if err != nil {
 		return nil, fmt.Errorf("history run %s: %w", e.Name, err)
 	}
 	defer f.Close()
-	r, err := facts.DecodeReport(f)
+	r, err := judgement.DecodeReport(f)
 	if err != nil {
 		return nil, fmt.Errorf("history run %s: %w", e.Name, err)
 	}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,8 +12,8 @@ import (
 )
 
 // report builds a report that finished at t with the given findings.
-func report(t time.Time, verdict string, findings ...facts.Finding) *facts.Report {
-	return &facts.Report{Schema: facts.ReportSchema, RunID: "run-" + t.Format("150405") + "-" + verdict, Phase: "audit",
+func report(t time.Time, verdict string, findings ...judgement.Finding) *judgement.Report {
+	return &judgement.Report{Schema: judgement.ReportSchema, RunID: "run-" + t.Format("150405") + "-" + verdict, Phase: "audit",
 		Verdict: verdict, StartedAt: t, FinishedAt: t, Findings: findings, FactsErrors: []facts.FactsError{}}
 }
 
@@ -20,11 +21,11 @@ var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 func TestHistoryAppendNamesAndMode(t *testing.T) {
 	h := History{Dir: filepath.Join(t.TempDir(), "hist")}
-	e1, err := h.Append(report(t0, facts.VerdictHealthy))
+	e1, err := h.Append(report(t0, judgement.VerdictHealthy))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e2, err := h.Append(report(t0, facts.VerdictUnhealthy)) // same millisecond
+	e2, err := h.Append(report(t0, judgement.VerdictUnhealthy)) // same millisecond
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestHistoryAppendNamesAndMode(t *testing.T) {
 		t.Fatalf("list %+v", list)
 	}
 	r, err := h.Load(list[1])
-	if err != nil || r.Verdict != facts.VerdictUnhealthy {
+	if err != nil || r.Verdict != judgement.VerdictUnhealthy {
 		t.Fatalf("load: %v %v", r, err)
 	}
 	for _, id := range []string{e2.Name, e2.ID(), "20261127T120000.001", r.RunID} {
@@ -85,7 +86,7 @@ func TestHistoryRotate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := History{Dir: t.TempDir()}
 			for _, age := range tc.ages {
-				if _, err := h.Append(report(now.Add(-age), facts.VerdictHealthy)); err != nil {
+				if _, err := h.Append(report(now.Add(-age), judgement.VerdictHealthy)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -107,22 +108,22 @@ func TestHistoryRotate(t *testing.T) {
 }
 
 func TestDiff(t *testing.T) {
-	f := func(key, sev string) facts.Finding {
-		return facts.Finding{Key: key, Severity: sev, Msg: key + " " + sev}
+	f := func(key, sev string) judgement.Finding {
+		return judgement.Finding{Key: key, Severity: sev, Msg: key + " " + sev}
 	}
-	waived := f("audit.baseline.pab", facts.SeverityDeny)
-	waived.Waived = &facts.Waived{Reason: "known"}
+	waived := f("audit.baseline.pab", judgement.SeverityDeny)
+	waived.Waived = &judgement.Waived{Reason: "known"}
 	tests := []struct {
 		name                       string
-		from, to                   []facts.Finding
+		from, to                   []judgement.Finding
 		newK, resolved, persisting []string
 		was                        string
 	}{
 		{"nothing", nil, nil, nil, nil, nil, ""},
-		{"new and resolved", []facts.Finding{f("a", "deny")}, []facts.Finding{f("b", "warn")}, []string{"b"}, []string{"a"}, nil, ""},
-		{"persisting", []facts.Finding{f("a", "deny"), f("c", "warn")}, []facts.Finding{f("a", "deny"), f("c", "deny")}, nil, nil, []string{"a", "c"}, "warn"},
-		{"waived does not count", []facts.Finding{f("audit.baseline.pab", "deny")}, []facts.Finding{waived}, nil, []string{"audit.baseline.pab"}, nil, ""},
-		{"two findings of one key", []facts.Finding{f("a", "warn"), f("a", "deny")}, []facts.Finding{f("a", "deny")}, nil, nil, []string{"a"}, ""},
+		{"new and resolved", []judgement.Finding{f("a", "deny")}, []judgement.Finding{f("b", "warn")}, []string{"b"}, []string{"a"}, nil, ""},
+		{"persisting", []judgement.Finding{f("a", "deny"), f("c", "warn")}, []judgement.Finding{f("a", "deny"), f("c", "deny")}, nil, nil, []string{"a", "c"}, "warn"},
+		{"waived does not count", []judgement.Finding{f("audit.baseline.pab", "deny")}, []judgement.Finding{waived}, nil, []string{"audit.baseline.pab"}, nil, ""},
+		{"two findings of one key", []judgement.Finding{f("a", "warn"), f("a", "deny")}, []judgement.Finding{f("a", "deny")}, nil, nil, []string{"a"}, ""},
 	}
 	keys := func(l []KeyChange) []string {
 		var out []string

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"github.com/msguard/msguard/judgement"
 	"sort"
 	"strings"
 	"time"
@@ -13,7 +14,7 @@ import (
 // Judge evaluates the postflight and the audit policies over one snapshot
 // (base is the baseline, since the restart time) and builds one report of
 // phase "audit" with the findings of both, waivers applied.
-func Judge(ctx context.Context, e *policies.Engine, waivers []policies.Waiver, snap, base *facts.Snapshot, since time.Time, started time.Time, failOnWarn bool) (*facts.Report, error) {
+func Judge(ctx context.Context, e *policies.Engine, waivers []policies.Waiver, snap, base *facts.Snapshot, since time.Time, started time.Time, failOnWarn bool) (*judgement.Report, error) {
 	now := time.Now().UTC()
 	p := policies.Params{Now: now.Format(time.RFC3339), Baseline: base}
 	if !since.IsZero() {
@@ -31,8 +32,8 @@ func Judge(ctx context.Context, e *policies.Engine, waivers []policies.Waiver, s
 	}
 	if base == nil {
 		for i, f := range all.Findings {
-			if f.Severity == facts.SeverityError && strings.HasPrefix(f.Key, "audit.") && strings.Contains(f.Msg, "no baseline") {
-				all.Findings[i].Remediation = []facts.Remediation{{Type: "hint", Text: "pass --baseline FILE: a snapshot taken with msguard collect before the upgrade (remediate keeps one as <backup-dir>/before.json)"}}
+			if f.Severity == judgement.SeverityError && strings.HasPrefix(f.Key, "audit.") && strings.Contains(f.Msg, "no baseline") {
+				all.Findings[i].Remediation = []judgement.Remediation{{Type: "hint", Text: "pass --baseline FILE: a snapshot taken with msguard collect before the upgrade (remediate keeps one as <backup-dir>/before.json)"}}
 			}
 		}
 	}
@@ -45,8 +46,8 @@ func Judge(ctx context.Context, e *policies.Engine, waivers []policies.Waiver, s
 }
 
 // stats gathers the numbers the history trend and the metrics need.
-func stats(snap, base *facts.Snapshot, since time.Time) *facts.AuditStats {
-	st := &facts.AuditStats{}
+func stats(snap, base *facts.Snapshot, since time.Time) *judgement.AuditStats {
+	st := &judgement.AuditStats{}
 	if base != nil && !base.CollectedAt.IsZero() {
 		t := base.CollectedAt
 		st.BaselineCollectedAt = &t

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"io"
 	"sort"
 	"strconv"
@@ -14,7 +15,7 @@ import (
 
 // auditVerdicts are the verdicts of the audit phase, each exported as a
 // series of msguard_verdict so that the current one is 1 and the others 0.
-var auditVerdicts = []string{facts.VerdictHealthy, facts.VerdictUnhealthy, facts.VerdictError}
+var auditVerdicts = []string{judgement.VerdictHealthy, judgement.VerdictUnhealthy, judgement.VerdictError}
 
 // WriteMetrics writes the report as Prometheus text exposition format
 // (version 0.0.4), everything derived from the report alone so that the
@@ -26,7 +27,7 @@ var auditVerdicts = []string{facts.VerdictHealthy, facts.VerdictUnhealthy, facts
 //	msguard_queue_oldest_age_seconds       age of the oldest queued message at the end of the run (0: empty)
 //	msguard_last_run_timestamp_seconds     when the run finished
 //	msguard_collector_errors{collector}    1 when the collector failed, else 0
-func WriteMetrics(w io.Writer, r *facts.Report) error {
+func WriteMetrics(w io.Writer, r *judgement.Report) error {
 	var b bytes.Buffer
 	family := func(name, help string) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
@@ -59,7 +60,7 @@ func WriteMetrics(w io.Writer, r *facts.Report) error {
 	family("msguard_verdict", "1 for the verdict of the last msguard run, 0 for the phase's other verdicts.")
 	verdicts := auditVerdicts
 	if r.Phase == "preflight" || r.Phase == "quiesce" {
-		verdicts = []string{facts.VerdictReady, facts.VerdictNotReady, facts.VerdictError}
+		verdicts = []string{judgement.VerdictReady, judgement.VerdictNotReady, judgement.VerdictError}
 	}
 	if !contains(verdicts, r.Verdict) {
 		verdicts = append(append([]string(nil), verdicts...), r.Verdict)
@@ -119,7 +120,7 @@ func WriteMetrics(w io.Writer, r *facts.Report) error {
 // WriteMetricsFile writes the metrics of r to path atomically (mode 0644,
 // so that node_exporter's textfile collector can read it) and never
 // leaves a half-written file for a scrape to see.
-func WriteMetricsFile(path string, r *facts.Report) error {
+func WriteMetricsFile(path string, r *judgement.Report) error {
 	var b bytes.Buffer
 	if err := WriteMetrics(&b, r); err != nil {
 		return err

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,15 +47,15 @@ func value(fams map[string]*dto.MetricFamily, name string, want map[string]strin
 
 func TestMetricsParse(t *testing.T) {
 	oldest := t0.Add(-90 * time.Minute)
-	r := report(t0, facts.VerdictUnhealthy,
-		facts.Finding{Key: "postflight.msg.not_running", Severity: facts.SeverityDeny},
-		facts.Finding{Key: "audit.disk.alarm", Severity: facts.SeverityWarn},
-		facts.Finding{Key: "audit.disk.alarm", Severity: facts.SeverityWarn},
-		facts.Finding{Key: `odd "key"\`, Severity: facts.SeverityError},
-		facts.Finding{Key: "audit.baseline.pab", Severity: facts.SeverityDeny, Waived: &facts.Waived{Reason: "r"}},
+	r := report(t0, judgement.VerdictUnhealthy,
+		judgement.Finding{Key: "postflight.msg.not_running", Severity: judgement.SeverityDeny},
+		judgement.Finding{Key: "audit.disk.alarm", Severity: judgement.SeverityWarn},
+		judgement.Finding{Key: "audit.disk.alarm", Severity: judgement.SeverityWarn},
+		judgement.Finding{Key: `odd "key"\`, Severity: judgement.SeverityError},
+		judgement.Finding{Key: "audit.baseline.pab", Severity: judgement.SeverityDeny, Waived: &judgement.Waived{Reason: "r"}},
 	)
 	r.FactsErrors = []facts.FactsError{{Collector: "ldap", Error: "refused"}}
-	r.Audit = &facts.AuditStats{Queue: &facts.QueueCounts{Messages: 4, Oldest: &oldest},
+	r.Audit = &judgement.AuditStats{Queue: &facts.QueueCounts{Messages: 4, Oldest: &oldest},
 		QueueChannels: map[string]int64{"tcp_local": 3, "ims-ms": 1}}
 	path := filepath.Join(t.TempDir(), "msguard.prom")
 	if err := WriteMetricsFile(path, r); err != nil {
@@ -98,7 +99,7 @@ func TestMetricsParse(t *testing.T) {
 
 func TestMetricsWithoutQueue(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteMetrics(&b, report(t0, facts.VerdictHealthy)); err != nil {
+	if err := WriteMetrics(&b, report(t0, judgement.VerdictHealthy)); err != nil {
 		t.Fatal(err)
 	}
 	fams := parseMetrics(t, b.Bytes())

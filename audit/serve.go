@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/msguard/msguard/collectors/facts"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -28,7 +28,7 @@ import (
 // handled at once; the others wait for a slot or their own deadline.
 type Server struct {
 	// Audit runs one complete audit and returns its report.
-	Audit func(ctx context.Context) (*facts.Report, error)
+	Audit func(ctx context.Context) (*judgement.Report, error)
 	// Interval is the least time between two audits (default 5m).
 	Interval time.Duration
 	// MaxInFlight bounds the requests handled at once (default 8).
@@ -50,7 +50,7 @@ type Server struct {
 // result is one audit run as served.
 type result struct {
 	at      time.Time
-	report  *facts.Report
+	report  *judgement.Report
 	json    []byte
 	metrics []byte
 	err     error
@@ -146,7 +146,7 @@ func (s *Server) Handler() http.Handler {
 			fmt.Fprintf(w, "error: %v\n", res.err)
 			return
 		}
-		if res.report.Verdict != facts.VerdictHealthy {
+		if res.report.Verdict != judgement.VerdictHealthy {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 		fmt.Fprintf(w, "%s: %d deny, %d warn, %d error, %d waived\n", res.report.Verdict,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"io"
 	"net"
 	"net/http"
@@ -13,8 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // TestServeLoad sends 1,000 concurrent requests over loopback to a real
@@ -35,7 +34,7 @@ func TestServeLoad(t *testing.T) {
 	var runs, running, most atomic.Int32
 	// Run n is healthy, except every third (unhealthy) and every seventh
 	// (the audit fails).
-	audit := func(ctx context.Context) (*facts.Report, error) {
+	audit := func(ctx context.Context) (*judgement.Report, error) {
 		n := runs.Add(1)
 		cur := running.Add(1)
 		defer running.Add(-1)
@@ -55,9 +54,9 @@ func TestServeLoad(t *testing.T) {
 		case n%7 == 0:
 			return nil, fmt.Errorf("run %d: collector crashed", n)
 		case n%3 == 0:
-			return report(clock.Now(), facts.VerdictUnhealthy), nil
+			return report(clock.Now(), judgement.VerdictUnhealthy), nil
 		}
-		return report(clock.Now(), facts.VerdictHealthy), nil
+		return report(clock.Now(), judgement.VerdictHealthy), nil
 	}
 	s := &Server{Audit: audit, Interval: interval, Now: clock.Now, MaxInFlight: 8}
 
@@ -157,8 +156,8 @@ func checkAnswer(path string, code int, body string) string {
 	case "/healthz":
 		switch {
 		case failed && code == http.StatusServiceUnavailable && strings.HasPrefix(body, "error: "):
-		case strings.HasPrefix(body, facts.VerdictHealthy+":") && code == http.StatusOK:
-		case strings.HasPrefix(body, facts.VerdictUnhealthy+":") && code == http.StatusServiceUnavailable:
+		case strings.HasPrefix(body, judgement.VerdictHealthy+":") && code == http.StatusOK:
+		case strings.HasPrefix(body, judgement.VerdictUnhealthy+":") && code == http.StatusServiceUnavailable:
 		default:
 			return fmt.Sprintf("%d %q", code, body)
 		}
@@ -173,11 +172,11 @@ func checkAnswer(path string, code int, body string) string {
 		if failed && code == http.StatusServiceUnavailable {
 			return ""
 		}
-		var r facts.Report
+		var r judgement.Report
 		if code != http.StatusOK {
 			return fmt.Sprintf("%d %.200q", code, body)
 		}
-		if err := json.Unmarshal([]byte(body), &r); err != nil || r.Schema != facts.ReportSchema {
+		if err := json.Unmarshal([]byte(body), &r); err != nil || r.Schema != judgement.ReportSchema {
 			return fmt.Sprintf("not a report (%v): %.200q", err, body)
 		}
 	}

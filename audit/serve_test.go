@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"github.com/msguard/msguard/judgement"
 	"io"
 	"net"
 	"net/http"
@@ -11,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // fakeClock is a clock that tests move by hand.
@@ -37,9 +36,9 @@ func get(t *testing.T, url string) (int, string) {
 
 func TestServeHealthzSwitches(t *testing.T) {
 	clock := &fakeClock{t: t0}
-	verdicts := []string{facts.VerdictHealthy, facts.VerdictUnhealthy, facts.VerdictHealthy}
+	verdicts := []string{judgement.VerdictHealthy, judgement.VerdictUnhealthy, judgement.VerdictHealthy}
 	var runs atomic.Int32
-	s := &Server{Interval: 5 * time.Minute, Now: clock.Now, Audit: func(context.Context) (*facts.Report, error) {
+	s := &Server{Interval: 5 * time.Minute, Now: clock.Now, Audit: func(context.Context) (*judgement.Report, error) {
 		n := runs.Add(1)
 		return report(clock.Now(), verdicts[n-1]), nil
 	}}
@@ -65,8 +64,8 @@ func TestServeHealthzSwitches(t *testing.T) {
 		}
 	}
 	code, body := get(t, ts.URL+"/report.json")
-	var r facts.Report
-	if code != http.StatusOK || json.Unmarshal([]byte(body), &r) != nil || r.Verdict != facts.VerdictHealthy {
+	var r judgement.Report
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &r) != nil || r.Verdict != judgement.VerdictHealthy {
 		t.Errorf("/report.json: %d %.200s", code, body)
 	}
 	code, body = get(t, ts.URL+"/metrics")
@@ -83,7 +82,7 @@ func TestServeHealthzSwitches(t *testing.T) {
 }
 
 func TestServeAuditFailureIs503(t *testing.T) {
-	s := &Server{Audit: func(context.Context) (*facts.Report, error) { return nil, io.ErrUnexpectedEOF }}
+	s := &Server{Audit: func(context.Context) (*judgement.Report, error) { return nil, io.ErrUnexpectedEOF }}
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	for _, path := range []string{"/healthz", "/metrics", "/report.json"} {
@@ -98,7 +97,7 @@ func TestServeAuditFailureIs503(t *testing.T) {
 func TestServeOneAuditAtATime(t *testing.T) {
 	release := make(chan struct{})
 	var runs, running, most atomic.Int32
-	s := &Server{MaxInFlight: 8, Audit: func(context.Context) (*facts.Report, error) {
+	s := &Server{MaxInFlight: 8, Audit: func(context.Context) (*judgement.Report, error) {
 		runs.Add(1)
 		n := running.Add(1)
 		defer running.Add(-1)
@@ -109,7 +108,7 @@ func TestServeOneAuditAtATime(t *testing.T) {
 			}
 		}
 		<-release
-		return report(t0, facts.VerdictHealthy), nil
+		return report(t0, judgement.VerdictHealthy), nil
 	}}
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
@@ -152,9 +151,9 @@ func TestServeOnLoopbackStopsOnCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	var runs atomic.Int32
-	s := &Server{Interval: time.Hour, Audit: func(context.Context) (*facts.Report, error) {
+	s := &Server{Interval: time.Hour, Audit: func(context.Context) (*judgement.Report, error) {
 		runs.Add(1)
-		return report(t0, facts.VerdictUnhealthy), nil
+		return report(t0, judgement.VerdictUnhealthy), nil
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

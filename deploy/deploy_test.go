@@ -11,6 +11,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +23,6 @@ import (
 	junit "github.com/joshdk/go-junit"
 	"gopkg.in/yaml.v3"
 
-	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/sim"
 	"github.com/msguard/msguard/sim/simtest"
 )
@@ -411,7 +411,7 @@ func TestGate(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			r, err := facts.DecodeReport(f)
+			r, err := judgement.DecodeReport(f)
 			if err != nil || r.ExitCode != tc.wantCode {
 				t.Errorf("preflight.json: %v, exit_code %v; want %d", err, r, tc.wantCode)
 			}
@@ -623,7 +623,7 @@ func TestAnsibleFleet(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: fetched report: %v", h.inventory, err)
 		}
-		r, err := facts.DecodeReport(f)
+		r, err := judgement.DecodeReport(f)
 		f.Close()
 		if err != nil {
 			t.Fatalf("%s: fetched report: %v", h.inventory, err)

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -257,7 +258,7 @@ func phaseOf(pkg string) (string, bool) {
 }
 
 func severityOf(rule string) string {
-	for _, s := range []string{facts.SeverityDeny, facts.SeverityWarn, facts.SeverityInfo} {
+	for _, s := range []string{judgement.SeverityDeny, judgement.SeverityWarn, judgement.SeverityInfo} {
 		if strings.HasPrefix(rule, s+"_") {
 			return s
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"sort"
 	"strings"
 
@@ -49,7 +50,7 @@ type Media struct {
 // Result is the outcome of one phase: the fired findings (waivers not yet
 // applied) and the keys that were evaluated and did not fire.
 type Result struct {
-	Findings []facts.Finding
+	Findings []judgement.Finding
 	Passed   []string
 }
 
@@ -83,10 +84,10 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Result, error) {
 		if why := missingFor(r, missing); why != "" {
 			if !errored[r.Key] {
 				errored[r.Key] = true
-				res.Findings = append(res.Findings, facts.Finding{
-					Key: r.Key, Severity: facts.SeverityError, Title: r.Title, Description: r.Description,
+				res.Findings = append(res.Findings, judgement.Finding{
+					Key: r.Key, Severity: judgement.SeverityError, Title: r.Title, Description: r.Description,
 					Msg:         "could not be checked: " + why,
-					Remediation: []facts.Remediation{{Type: "hint", Text: "fix the collector error in facts_errors and run again"}},
+					Remediation: []judgement.Remediation{{Type: "hint", Text: "fix the collector error in facts_errors and run again"}},
 				})
 			}
 			continue
@@ -196,7 +197,7 @@ func missingFor(r Rule, missing map[string]string) string {
 }
 
 // toFinding turns a rule's object into a Finding; metadata fills the gaps.
-func toFinding(r Rule, obj map[string]any) (facts.Finding, error) {
+func toFinding(r Rule, obj map[string]any) (judgement.Finding, error) {
 	str := func(k string) string {
 		switch v := obj[k].(type) {
 		case string:
@@ -208,7 +209,7 @@ func toFinding(r Rule, obj map[string]any) (facts.Finding, error) {
 			return string(b)
 		}
 	}
-	f := facts.Finding{
+	f := judgement.Finding{
 		Key: str("key"), Severity: r.Severity, Title: str("title"), Msg: str("msg"),
 		Description: str("description"), Actual: str("actual"), Expected: str("expected"),
 	}
@@ -236,9 +237,9 @@ func toFinding(r Rule, obj map[string]any) (facts.Finding, error) {
 				if t == "" {
 					t = "hint"
 				}
-				f.Remediation = append(f.Remediation, facts.Remediation{Type: t, Text: text})
+				f.Remediation = append(f.Remediation, judgement.Remediation{Type: t, Text: text})
 			case string:
-				f.Remediation = append(f.Remediation, facts.Remediation{Type: "hint", Text: v})
+				f.Remediation = append(f.Remediation, judgement.Remediation{Type: "hint", Text: v})
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package policies
 
 import (
 	"context"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,9 +99,9 @@ func TestMissingFactsNeverPass(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]facts.Finding{}
+			got := map[string]judgement.Finding{}
 			for _, f := range res.Findings {
-				if f.Severity == facts.SeverityError {
+				if f.Severity == judgement.SeverityError {
 					got[f.Key] = f
 				}
 			}
@@ -221,7 +222,7 @@ func TestWaivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	findings := []facts.Finding{
+	findings := []judgement.Finding{
 		{Key: "preflight.queue.held", Severity: "warn"},
 		{Key: "preflight.ds.unreachable", Severity: "deny"},
 	}
@@ -258,19 +259,19 @@ func TestWaivers(t *testing.T) {
 func TestReportVerdictAndExitCode(t *testing.T) {
 	tests := []struct {
 		phase      string
-		findings   []facts.Finding
+		findings   []judgement.Finding
 		failOnWarn bool
 		verdict    string
 		code       int
 	}{
-		{"preflight", nil, false, facts.VerdictReady, exitcode.OK},
-		{"preflight", []facts.Finding{{Key: "k", Severity: "deny"}}, false, facts.VerdictNotReady, exitcode.NotReady},
-		{"preflight", []facts.Finding{{Key: "k", Severity: "error"}}, false, facts.VerdictNotReady, exitcode.NotReady},
-		{"preflight", []facts.Finding{{Key: "k", Severity: "deny", Waived: &facts.Waived{}}}, false, facts.VerdictReady, exitcode.OK},
-		{"preflight", []facts.Finding{{Key: "k", Severity: "warn"}}, false, facts.VerdictReady, exitcode.OK},
-		{"preflight", []facts.Finding{{Key: "k", Severity: "warn"}}, true, facts.VerdictReady, exitcode.WarnOnly},
-		{"postflight", []facts.Finding{{Key: "k", Severity: "deny"}}, true, facts.VerdictUnhealthy, exitcode.NotReady},
-		{"audit", nil, true, facts.VerdictHealthy, exitcode.OK},
+		{"preflight", nil, false, judgement.VerdictReady, exitcode.OK},
+		{"preflight", []judgement.Finding{{Key: "k", Severity: "deny"}}, false, judgement.VerdictNotReady, exitcode.NotReady},
+		{"preflight", []judgement.Finding{{Key: "k", Severity: "error"}}, false, judgement.VerdictNotReady, exitcode.NotReady},
+		{"preflight", []judgement.Finding{{Key: "k", Severity: "deny", Waived: &judgement.Waived{}}}, false, judgement.VerdictReady, exitcode.OK},
+		{"preflight", []judgement.Finding{{Key: "k", Severity: "warn"}}, false, judgement.VerdictReady, exitcode.OK},
+		{"preflight", []judgement.Finding{{Key: "k", Severity: "warn"}}, true, judgement.VerdictReady, exitcode.WarnOnly},
+		{"postflight", []judgement.Finding{{Key: "k", Severity: "deny"}}, true, judgement.VerdictUnhealthy, exitcode.NotReady},
+		{"audit", nil, true, judgement.VerdictHealthy, exitcode.OK},
 	}
 	for _, tt := range tests {
 		r := Report(Judgement{Phase: tt.phase, Snapshot: readySnapshot(), Result: &Result{Findings: tt.findings}, FailOnWarn: tt.failOnWarn})

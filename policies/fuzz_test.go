@@ -1,11 +1,11 @@
 package policies
 
 import (
+	"github.com/msguard/msguard/judgement"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/exitcode"
 )
 
@@ -28,7 +28,7 @@ func FuzzParseWaivers(f *testing.F) {
 			return
 		}
 		known := map[string]bool{}
-		var findings []facts.Finding
+		var findings []judgement.Finding
 		for _, w := range ws {
 			for name, v := range map[string]string{"key": w.Key, "reason": w.Reason, "approver": w.Approver, "expires": w.Expires} {
 				if strings.TrimSpace(v) == "" {
@@ -42,7 +42,7 @@ func FuzzParseWaivers(f *testing.F) {
 				t.Fatalf("accepted waiver %+v has no line", w)
 			}
 			known[w.Key] = true
-			findings = append(findings, facts.Finding{Key: w.Key, Severity: facts.SeverityDeny})
+			findings = append(findings, judgement.Finding{Key: w.Key, Severity: judgement.SeverityDeny})
 		}
 		out := ApplyWaivers(findings, ws, known, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
 		if len(out) < len(findings) {

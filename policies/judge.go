@@ -3,6 +3,7 @@ package policies
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/msguard/msguard/judgement"
 	"time"
 
 	"github.com/msguard/msguard/collectors/facts"
@@ -22,9 +23,9 @@ type Judgement struct {
 // Report builds the msguard.report/v1 document: summary, verdict and the
 // exit code of contract.md. Unwaived deny and error findings make the host
 // not ready (exit 3); warnings alone exit 4 with FailOnWarn.
-func Report(j Judgement) *facts.Report {
-	r := &facts.Report{
-		Schema:      facts.ReportSchema,
+func Report(j Judgement) *judgement.Report {
+	r := &judgement.Report{
+		Schema:      judgement.ReportSchema,
 		Tool:        facts.Tool{Name: "msguard", Version: buildinfo.Version()},
 		RunID:       newRunID(),
 		StartedAt:   j.StartedAt.UTC(),
@@ -35,7 +36,7 @@ func Report(j Judgement) *facts.Report {
 		FactsErrors: []facts.FactsError{},
 	}
 	if r.Findings == nil {
-		r.Findings = []facts.Finding{}
+		r.Findings = []judgement.Finding{}
 	}
 	if s := j.Snapshot; s != nil {
 		r.Host, r.ServerRoot = s.Host, s.ServerRoot
@@ -48,30 +49,30 @@ func Report(j Judgement) *facts.Report {
 		switch {
 		case f.Waived != nil:
 			r.Summary.Waived++
-		case f.Severity == facts.SeverityDeny:
+		case f.Severity == judgement.SeverityDeny:
 			r.Summary.Deny++
-		case f.Severity == facts.SeverityError:
+		case f.Severity == judgement.SeverityError:
 			r.Summary.Error++
-		case f.Severity == facts.SeverityWarn:
+		case f.Severity == judgement.SeverityWarn:
 			r.Summary.Warn++
 		}
 	}
 	healthy := j.Phase == "postflight" || j.Phase == "audit"
 	switch {
 	case r.Summary.Deny+r.Summary.Error > 0:
-		r.Verdict, r.ExitCode = facts.VerdictNotReady, exitcode.NotReady
+		r.Verdict, r.ExitCode = judgement.VerdictNotReady, exitcode.NotReady
 		if healthy {
-			r.Verdict = facts.VerdictUnhealthy
+			r.Verdict = judgement.VerdictUnhealthy
 		}
 	case r.Summary.Warn > 0 && j.FailOnWarn:
-		r.Verdict, r.ExitCode = facts.VerdictReady, exitcode.WarnOnly
+		r.Verdict, r.ExitCode = judgement.VerdictReady, exitcode.WarnOnly
 		if healthy {
-			r.Verdict = facts.VerdictHealthy
+			r.Verdict = judgement.VerdictHealthy
 		}
 	default:
-		r.Verdict, r.ExitCode = facts.VerdictReady, exitcode.OK
+		r.Verdict, r.ExitCode = judgement.VerdictReady, exitcode.OK
 		if healthy {
-			r.Verdict = facts.VerdictHealthy
+			r.Verdict = judgement.VerdictHealthy
 		}
 	}
 	return r

@@ -3,11 +3,11 @@ package policies
 import (
 	"bytes"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/exitcode"
 	"gopkg.in/yaml.v3"
 )
@@ -80,30 +80,30 @@ func (w Waiver) expired(now time.Time) bool {
 
 // ApplyWaivers marks findings of waived keys (deny, warn, error alike) and
 // returns warnings for waivers that expired or name a key no policy emits.
-func ApplyWaivers(findings []facts.Finding, waivers []Waiver, known map[string]bool, now time.Time) []facts.Finding {
+func ApplyWaivers(findings []judgement.Finding, waivers []Waiver, known map[string]bool, now time.Time) []judgement.Finding {
 	active := map[string]Waiver{}
-	var extra []facts.Finding
+	var extra []judgement.Finding
 	for _, w := range waivers {
 		switch {
 		case !known[w.Key]:
-			extra = append(extra, facts.Finding{
-				Key: KeyWaiverUnknownKey, Severity: facts.SeverityWarn, Title: "Waiver names an unknown key",
+			extra = append(extra, judgement.Finding{
+				Key: KeyWaiverUnknownKey, Severity: judgement.SeverityWarn, Title: "Waiver names an unknown key",
 				Msg:         fmt.Sprintf("waiver (line %d) for %q: no policy emits this key", w.Line, w.Key),
-				Remediation: []facts.Remediation{{Type: "command", Text: "msguard policy list"}},
+				Remediation: []judgement.Remediation{{Type: "command", Text: "msguard policy list"}},
 			})
 		case w.expired(now):
-			extra = append(extra, facts.Finding{
-				Key: KeyWaiverExpired, Severity: facts.SeverityWarn, Title: "Waiver expired",
+			extra = append(extra, judgement.Finding{
+				Key: KeyWaiverExpired, Severity: judgement.SeverityWarn, Title: "Waiver expired",
 				Msg: fmt.Sprintf("waiver (line %d) for %s approved by %s expired on %s: %s", w.Line, w.Key, w.Approver, w.Expires, w.Reason),
 			})
 		default:
 			active[w.Key] = w
 		}
 	}
-	out := make([]facts.Finding, 0, len(findings)+len(extra))
+	out := make([]judgement.Finding, 0, len(findings)+len(extra))
 	for _, f := range findings {
 		if w, ok := active[f.Key]; ok {
-			f.Waived = &facts.Waived{Reason: w.Reason, Approver: w.Approver, Expires: w.Expires}
+			f.Waived = &judgement.Waived{Reason: w.Reason, Approver: w.Approver, Expires: w.Expires}
 		}
 		out = append(out, f)
 	}

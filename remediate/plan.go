@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"github.com/msguard/msguard/remediate/ldapexport"
 	"io"
 	"io/fs"
@@ -42,7 +43,7 @@ type Options struct {
 	Collect func(ctx context.Context) (*facts.Snapshot, error)
 	// Gate runs a check phase (preflight with for_remediate, quiesce,
 	// postflight) and returns its report; the command prints it.
-	Gate func(ctx context.Context, phase string, in GateInput) (*facts.Report, error)
+	Gate func(ctx context.Context, phase string, in GateInput) (*judgement.Report, error)
 	// Daemons lists the install's running daemons (the processes collector).
 	Daemons func(ctx context.Context) ([]facts.Process, error)
 	// ScanQueue reads a queue directory (the queue collector).

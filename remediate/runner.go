@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/msguard/msguard/internal/runstate"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -386,7 +387,7 @@ func (r *run) gate(ctx context.Context, phase string) error {
 	if rep.ExitCode == exitcode.NotReady {
 		var keys []string
 		for _, f := range rep.Findings {
-			if f.Waived == nil && (f.Severity == facts.SeverityDeny || f.Severity == facts.SeverityError) {
+			if f.Waived == nil && (f.Severity == judgement.SeverityDeny || f.Severity == judgement.SeverityError) {
 				keys = append(keys, f.Key+": "+f.Msg)
 			}
 		}

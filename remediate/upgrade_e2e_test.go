@@ -2,6 +2,7 @@ package remediate_test
 
 import (
 	"github.com/msguard/msguard/internal/runstate"
+	"github.com/msguard/msguard/judgement"
 	"io"
 	"io/fs"
 	"os"
@@ -13,7 +14,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/remediate"
 	"github.com/msguard/msguard/sim"
 	"github.com/msguard/msguard/sim/media"
@@ -130,7 +130,7 @@ func TestRemediateReference(t *testing.T) {
 // restarted, the audit passes with exit 0.
 func auditAfterUpgrade(t *testing.T, h *host) {
 	t.Helper()
-	audit := func() (result, *facts.Report) {
+	audit := func() (result, *judgement.Report) {
 		report := filepath.Join(t.TempDir(), "audit.json")
 		r := h.msguard(simtest.MsguardBinary(t), nil, append([]string{"audit", "--format", "json", "-o", report}, h.common()...)...)
 		f, err := os.Open(report)
@@ -138,13 +138,13 @@ func auditAfterUpgrade(t *testing.T, h *host) {
 			t.Fatalf("audit wrote no report: %v\n%s", err, r)
 		}
 		defer f.Close()
-		rep, err := facts.DecodeReport(f)
+		rep, err := judgement.DecodeReport(f)
 		if err != nil {
 			t.Fatalf("audit report: %v\n%s", err, r)
 		}
 		return r, rep
 	}
-	keys := func(rep *facts.Report) []string {
+	keys := func(rep *judgement.Report) []string {
 		var out []string
 		for _, f := range rep.Findings {
 			out = append(out, string(f.Severity)+" "+f.Key)
@@ -181,7 +181,7 @@ func auditAfterUpgrade(t *testing.T, h *host) {
 	h.Run(t, filepath.Join(filepath.Base(inst), "stop-msg"))
 	h.Run(t, filepath.Join(filepath.Base(inst), "start-msg"))
 	r, rep = audit()
-	if r.code != exitOK || rep.Verdict != facts.VerdictHealthy || len(rep.Findings) != 0 {
+	if r.code != exitOK || rep.Verdict != judgement.VerdictHealthy || len(rep.Findings) != 0 {
 		t.Fatalf("audit after re-applying %v: exit %d, verdict %s, findings %v\n%s", h.State.Scenario.Customizations, r.code, rep.Verdict, keys(rep), r)
 	}
 }

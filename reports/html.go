@@ -3,14 +3,13 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"html/template"
 	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // HTMLRenderer writes the report as one self-contained HTML page: inline CSS,
@@ -44,7 +43,7 @@ type TrendPoint struct {
 
 // htmlView is what the template sees.
 type htmlView struct {
-	R           *facts.Report
+	R           *judgement.Report
 	Label       string
 	Class       string
 	Groups      []htmlGroup
@@ -60,7 +59,7 @@ type htmlGroup struct {
 	Outcome  string
 	Heading  string
 	Blocking bool
-	Findings []facts.Finding
+	Findings []judgement.Finding
 }
 
 // htmlTemplate is parsed once; Must is fine because the text is a constant
@@ -68,7 +67,7 @@ type htmlGroup struct {
 var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 
 // Render writes r as an HTML page.
-func (h HTMLRenderer) Render(w io.Writer, r *facts.Report) error {
+func (h HTMLRenderer) Render(w io.Writer, r *judgement.Report) error {
 	v := htmlView{
 		R:           r,
 		Label:       verdictLabel(r.Verdict),
@@ -325,7 +324,7 @@ func newTrendChart(pts []TrendPoint) *trendChart {
 			queue = append(queue, xi+","+num(y(float64(p.Queue), float64(c.MaxQueue))))
 		}
 		class, fill := "ok", "#1f7a3a"
-		if p.Verdict != facts.VerdictHealthy && p.Verdict != facts.VerdictReady {
+		if p.Verdict != judgement.VerdictHealthy && p.Verdict != judgement.VerdictReady {
 			class, fill = "bad", "#b3261e"
 		}
 		q := "queue unknown"

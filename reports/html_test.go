@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"context"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,8 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // chromium returns the path of the Chromium binary; the Debian package
@@ -64,7 +63,7 @@ func dumpDOM(t *testing.T, page []byte) string {
 func TestHTMLInChromium(t *testing.T) {
 	tests := []struct {
 		name   string
-		report *facts.Report
+		report *judgement.Report
 		banner string
 	}{
 		{"preflight_not_ready", loadFixture(t, "preflight_not_ready"), "NOT READY"},
@@ -232,9 +231,9 @@ func trendPoints() []TrendPoint {
 		deny, warn int
 		queue      int64
 	}{{0, 0, 0}, {0, 1, 12}, {2, 1, 340}, {3, 0, -1}, {0, 0, 5}} {
-		v := facts.VerdictHealthy
+		v := judgement.VerdictHealthy
 		if p.deny > 0 {
-			v = facts.VerdictUnhealthy
+			v = judgement.VerdictUnhealthy
 		}
 		pts = append(pts, TrendPoint{Time: t0.Add(time.Duration(i) * 24 * time.Hour), Verdict: v, Deny: p.deny, Warn: p.warn, Queue: p.queue})
 	}

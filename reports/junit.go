@@ -3,12 +3,11 @@ package reports
 import (
 	"encoding/xml"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"io"
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // JUnitRenderer writes the report as JUnit XML for CI test views: one
@@ -107,7 +106,7 @@ func junitEscape(s string) string {
 var knownPhases = map[string]bool{"preflight": true, "quiesce": true, "postflight": true, "audit": true}
 
 // Render writes r as JUnit XML.
-func (JUnitRenderer) Render(w io.Writer, r *facts.Report) error {
+func (JUnitRenderer) Render(w io.Writer, r *judgement.Report) error {
 	doc := junitDocument(r)
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return fmt.Errorf("write junit report: %w", err)
@@ -124,7 +123,7 @@ func (JUnitRenderer) Render(w io.Writer, r *facts.Report) error {
 }
 
 // junitDocument builds the <testsuites> document of r.
-func junitDocument(r *facts.Report) junitSuites {
+func junitDocument(r *judgement.Report) junitSuites {
 	primary := r.Phase
 	if primary == "" {
 		primary = "msguard"
@@ -201,7 +200,7 @@ func junitDocument(r *facts.Report) junitSuites {
 }
 
 // junitCaseOf maps one finding to a testcase of the suite of phase.
-func junitCaseOf(phase string, f *facts.Finding) junitCase {
+func junitCaseOf(phase string, f *judgement.Finding) junitCase {
 	c := junitCase{Name: f.Key, Classname: "msguard." + phase}
 	body := junitEscape(junitBody(f))
 	switch o := outcome(f); o {
@@ -223,7 +222,7 @@ func junitCaseOf(phase string, f *facts.Finding) junitCase {
 
 // junitBody is the text of a failure or skip: what was found, actual and
 // expected values, why the check exists and what to do.
-func junitBody(f *facts.Finding) string {
+func junitBody(f *judgement.Finding) string {
 	var b strings.Builder
 	line := func(label, v string) {
 		if v != "" {

@@ -2,12 +2,11 @@ package reports
 
 import (
 	"encoding/xml"
+	"github.com/msguard/msguard/judgement"
 	"strings"
 	"testing"
 
 	junit "github.com/joshdk/go-junit"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // declaredCounts are the count attributes a suite element claims.
@@ -29,7 +28,7 @@ type declaredDoc struct {
 func TestJUnitCounts(t *testing.T) {
 	tests := []struct {
 		name   string
-		report *facts.Report
+		report *judgement.Report
 		// suites and their counts: tests, failures, skipped.
 		want []declaredCounts
 	}{
@@ -97,14 +96,14 @@ func TestJUnitCounts(t *testing.T) {
 
 // mixedPhaseReport has keys of two phases: each gets its own suite, the
 // report's phase first.
-func mixedPhaseReport() *facts.Report {
-	return &facts.Report{
-		Schema: facts.ReportSchema, Phase: "postflight", Verdict: facts.VerdictUnhealthy, ExitCode: 3,
-		Findings: []facts.Finding{
-			{Key: "audit.baseline.users", Severity: facts.SeverityDeny, Msg: "3 recipients missing"},
-			{Key: "postflight.msg.version", Severity: facts.SeverityDeny, Msg: "5.1 still runs"},
-			{Key: "postflight.queue.stuck", Severity: facts.SeverityWarn, Msg: "4 messages older than 1h"},
-			{Key: "expired-waiver", Severity: facts.SeverityInfo, Msg: "waiver for an unknown key"},
+func mixedPhaseReport() *judgement.Report {
+	return &judgement.Report{
+		Schema: judgement.ReportSchema, Phase: "postflight", Verdict: judgement.VerdictUnhealthy, ExitCode: 3,
+		Findings: []judgement.Finding{
+			{Key: "audit.baseline.users", Severity: judgement.SeverityDeny, Msg: "3 recipients missing"},
+			{Key: "postflight.msg.version", Severity: judgement.SeverityDeny, Msg: "5.1 still runs"},
+			{Key: "postflight.queue.stuck", Severity: judgement.SeverityWarn, Msg: "4 messages older than 1h"},
+			{Key: "expired-waiver", Severity: judgement.SeverityInfo, Msg: "waiver for an unknown key"},
 		},
 		Passed: []string{"audit.baseline.mailboxes"},
 	}

@@ -3,10 +3,9 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"io"
 	"strings"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // MarkdownRenderer writes the report as GitHub-flavoured Markdown for a change
@@ -19,7 +18,7 @@ import (
 type MarkdownRenderer struct{}
 
 // Render writes r as Markdown.
-func (MarkdownRenderer) Render(w io.Writer, r *facts.Report) error {
+func (MarkdownRenderer) Render(w io.Writer, r *judgement.Report) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# msguard %s report: %s\n\n", mdEscape(r.Phase), mdEscape(r.Host))
 	fmt.Fprintf(&b, "**Verdict: %s** (%s, exit code %d)\n\n", mdEscape(verdictLabel(r.Verdict)), mdCode(r.Verdict), r.ExitCode)
@@ -81,7 +80,7 @@ func (MarkdownRenderer) Render(w io.Writer, r *facts.Report) error {
 		}
 	}
 
-	var waived []facts.Finding
+	var waived []judgement.Finding
 	for _, f := range findings {
 		if f.Waived != nil {
 			waived = append(waived, f)
@@ -113,7 +112,7 @@ func (MarkdownRenderer) Render(w io.Writer, r *facts.Report) error {
 }
 
 // mdSeverity is the severity cell: "deny", or "deny (waived)".
-func mdSeverity(f *facts.Finding) string {
+func mdSeverity(f *judgement.Finding) string {
 	if f.Waived != nil {
 		return mdEscape(f.Severity) + " (waived)"
 	}
@@ -121,7 +120,7 @@ func mdSeverity(f *facts.Finding) string {
 }
 
 // mdFindingMsg is the message cell, with actual and expected when set.
-func mdFindingMsg(f *facts.Finding) string {
+func mdFindingMsg(f *judgement.Finding) string {
 	s := mdEscape(f.Msg)
 	if f.Actual != "" {
 		s += "<br>actual: " + mdCode(f.Actual)
@@ -133,7 +132,7 @@ func mdFindingMsg(f *facts.Finding) string {
 }
 
 // hasRemediation reports whether any finding has remediation steps.
-func hasRemediation(fs []facts.Finding) bool {
+func hasRemediation(fs []judgement.Finding) bool {
 	for i := range fs {
 		if len(fs[i].Remediation) > 0 {
 			return true

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"html/template"
 	"io"
 	"sort"
@@ -39,24 +40,24 @@ type Fleet struct {
 	// Verdict is "error" when any judgement failed, else not_ready (unhealthy
 	// when every report is a postflight or audit) when any report is, else
 	// ready (healthy).
-	Verdict  string        `json:"verdict"`
-	ExitCode int           `json:"exit_code"`
-	Summary  facts.Summary `json:"summary"` // the sum of every report's summary
+	Verdict  string            `json:"verdict"`
+	ExitCode int               `json:"exit_code"`
+	Summary  judgement.Summary `json:"summary"` // the sum of every report's summary
 	// Rows are the table: one per report, in the order of Reports.
 	Rows []FleetRow `json:"hosts"`
 	// Reports are the merged reports, sorted by host, server root, phase and
 	// start time so the output does not depend on the order of --from.
-	Reports []*facts.Report `json:"reports"`
+	Reports []*judgement.Report `json:"reports"`
 }
 
 // FleetRow is one line of the fleet table: one report.
 type FleetRow struct {
-	Host       string        `json:"host"`
-	ServerRoot string        `json:"server_root"`
-	Phase      string        `json:"phase"`
-	Verdict    string        `json:"verdict"`
-	ExitCode   int           `json:"exit_code"`
-	Summary    facts.Summary `json:"summary"`
+	Host       string            `json:"host"`
+	ServerRoot string            `json:"server_root"`
+	Phase      string            `json:"phase"`
+	Verdict    string            `json:"verdict"`
+	ExitCode   int               `json:"exit_code"`
+	Summary    judgement.Summary `json:"summary"`
 	// Top holds up to three unwaived error, deny and warn keys, the most
 	// serious first; More counts the ones left out.
 	Top  []string `json:"top_findings"`
@@ -68,8 +69,8 @@ type FleetRow struct {
 
 // Merge builds the fleet view of reports. The reports are not modified; the
 // fleet keeps pointers to them.
-func Merge(rs ...*facts.Report) *Fleet {
-	f := &Fleet{Schema: FleetSchema, Reports: append([]*facts.Report(nil), rs...)}
+func Merge(rs ...*judgement.Report) *Fleet {
+	f := &Fleet{Schema: FleetSchema, Reports: append([]*judgement.Report(nil), rs...)}
 	sort.SliceStable(f.Reports, func(i, j int) bool {
 		a, b := f.Reports[i], f.Reports[j]
 		if a.Host != b.Host {
@@ -106,7 +107,7 @@ func Merge(rs ...*facts.Report) *Fleet {
 		if r.Phase != "postflight" && r.Phase != "audit" {
 			health = false
 		}
-		if r.Verdict == facts.VerdictError {
+		if r.Verdict == judgement.VerdictError {
 			failed = true
 		}
 		worst = worse(worst, reportCode(r))
@@ -114,24 +115,24 @@ func Merge(rs ...*facts.Report) *Fleet {
 	f.ExitCode = worst
 	switch {
 	case failed:
-		f.Verdict = facts.VerdictError
+		f.Verdict = judgement.VerdictError
 	case worst == exitcode.NotReady && health:
-		f.Verdict = facts.VerdictUnhealthy
+		f.Verdict = judgement.VerdictUnhealthy
 	case worst == exitcode.NotReady:
-		f.Verdict = facts.VerdictNotReady
+		f.Verdict = judgement.VerdictNotReady
 	case health:
-		f.Verdict = facts.VerdictHealthy
+		f.Verdict = judgement.VerdictHealthy
 	default:
-		f.Verdict = facts.VerdictReady
+		f.Verdict = judgement.VerdictReady
 	}
 	return f
 }
 
 // reportCode is the exit code one report contributes to the fleet: 3 for a
 // blocking verdict or an exit code that is no verdict, else its own 0 or 4.
-func reportCode(r *facts.Report) int {
+func reportCode(r *judgement.Report) int {
 	switch r.Verdict {
-	case facts.VerdictReady, facts.VerdictHealthy:
+	case judgement.VerdictReady, judgement.VerdictHealthy:
 	default:
 		return exitcode.NotReady
 	}
@@ -162,7 +163,7 @@ func worse(a, b int) int {
 }
 
 // addSummary adds s to sum.
-func addSummary(sum *facts.Summary, s facts.Summary) {
+func addSummary(sum *judgement.Summary, s judgement.Summary) {
 	sum.Deny += s.Deny
 	sum.Warn += s.Warn
 	sum.Pass += s.Pass
@@ -172,7 +173,7 @@ func addSummary(sum *facts.Summary, s facts.Summary) {
 
 // suiteNames names each report "HOST/PHASE", adding " (SERVER_ROOT)" where two
 // reports would share a name, then " #N" where they still would.
-func suiteNames(rs []*facts.Report) []string {
+func suiteNames(rs []*judgement.Report) []string {
 	names := make([]string, len(rs))
 	for i, r := range rs {
 		names[i] = orUnknown(r.Host) + "/" + orUnknown(r.Phase)
@@ -239,8 +240,8 @@ func DecodeFleet(rd io.Reader) (*Fleet, error) {
 		return nil, fmt.Errorf("fleet report schema %q is not %q", f.Schema, FleetSchema)
 	}
 	for i, r := range f.Reports {
-		if r == nil || r.Schema != facts.ReportSchema {
-			return nil, fmt.Errorf("fleet report: reports[%d] is not a %q document", i, facts.ReportSchema)
+		if r == nil || r.Schema != judgement.ReportSchema {
+			return nil, fmt.Errorf("fleet report: reports[%d] is not a %q document", i, judgement.ReportSchema)
 		}
 	}
 	return Merge(f.Reports...), nil
@@ -295,7 +296,7 @@ func (t FleetTextRenderer) Render(w io.Writer, f *Fleet) error {
 		return fmt.Errorf("write text fleet report: %w", err)
 	}
 	for i, r := range f.Reports {
-		var blockers []facts.Finding
+		var blockers []judgement.Finding
 		for _, fd := range ordered(r) {
 			if blocking(outcome(&fd)) {
 				blockers = append(blockers, fd)
@@ -351,11 +352,11 @@ func (FleetJSONRenderer) Render(w io.Writer, f *Fleet) error {
 	if out.Rows == nil {
 		out.Rows = []FleetRow{}
 	}
-	out.Reports = make([]*facts.Report, len(f.Reports))
+	out.Reports = make([]*judgement.Report, len(f.Reports))
 	for i, r := range f.Reports {
 		c := *r // shallow copy: f's reports are not modified
 		if c.Findings == nil {
-			c.Findings = []facts.Finding{}
+			c.Findings = []judgement.Finding{}
 		}
 		if c.FactsErrors == nil {
 			c.FactsErrors = []facts.FactsError{}
@@ -526,7 +527,7 @@ type fleetHTMLView struct {
 type fleetHTMLRow struct {
 	FleetRow
 	Class    string
-	Blocking []facts.Finding
+	Blocking []judgement.Finding
 }
 
 // fleetHTMLTemplate is parsed once; Must is fine because the text is a

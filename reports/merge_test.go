@@ -4,18 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"github.com/msguard/msguard/judgement"
 	"reflect"
 	"strings"
 	"testing"
 
 	junit "github.com/joshdk/go-junit"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // withHost returns a copy of r on another host (and server root when root
 // is not empty).
-func withHost(r *facts.Report, host, root string) *facts.Report {
+func withHost(r *judgement.Report, host, root string) *judgement.Report {
 	c := *r
 	c.Host = host
 	if root != "" {
@@ -25,9 +24,9 @@ func withHost(r *facts.Report, host, root string) *facts.Report {
 }
 
 // verdictReport is a bare report of a phase with a verdict and exit code.
-func verdictReport(host, phase, verdict string, code int) *facts.Report {
-	return &facts.Report{
-		Schema: facts.ReportSchema, Host: host, ServerRoot: "/usr/iplanet/server5",
+func verdictReport(host, phase, verdict string, code int) *judgement.Report {
+	return &judgement.Report{
+		Schema: judgement.ReportSchema, Host: host, ServerRoot: "/usr/iplanet/server5",
 		Phase: phase, Verdict: verdict, ExitCode: code,
 	}
 }
@@ -49,49 +48,49 @@ func renderFleet(t *testing.T, format string, f *Fleet) []byte {
 func TestMergeExitCodeAndVerdict(t *testing.T) {
 	tests := []struct {
 		name        string
-		in          []*facts.Report
+		in          []*judgement.Report
 		wantCode    int
 		wantVerdict string
 	}{
-		{"all ready", []*facts.Report{
-			verdictReport("a", "preflight", facts.VerdictReady, 0),
-			verdictReport("b", "preflight", facts.VerdictReady, 0),
-		}, 0, facts.VerdictReady},
-		{"one warn-only", []*facts.Report{
-			verdictReport("a", "preflight", facts.VerdictReady, 0),
-			verdictReport("b", "preflight", facts.VerdictReady, 4),
-		}, 4, facts.VerdictReady},
-		{"not ready wins over warn-only", []*facts.Report{
-			verdictReport("a", "preflight", facts.VerdictReady, 4),
-			verdictReport("b", "preflight", facts.VerdictNotReady, 3),
-			verdictReport("c", "preflight", facts.VerdictReady, 0),
-		}, 3, facts.VerdictNotReady},
-		{"postflight and audit speak of health", []*facts.Report{
-			verdictReport("a", "postflight", facts.VerdictHealthy, 0),
-			verdictReport("b", "audit", facts.VerdictUnhealthy, 3),
-		}, 3, facts.VerdictUnhealthy},
-		{"all healthy", []*facts.Report{
-			verdictReport("a", "audit", facts.VerdictHealthy, 0),
-			verdictReport("b", "audit", facts.VerdictHealthy, 4),
-		}, 4, facts.VerdictHealthy},
-		{"mixed phases speak of readiness", []*facts.Report{
-			verdictReport("a", "preflight", facts.VerdictReady, 0),
-			verdictReport("a", "postflight", facts.VerdictUnhealthy, 3),
-		}, 3, facts.VerdictNotReady},
-		{"a failed judgement never passes", []*facts.Report{
-			verdictReport("a", "preflight", facts.VerdictReady, 0),
-			verdictReport("b", "quiesce", facts.VerdictError, 1),
-		}, 3, facts.VerdictError},
-		{"an unknown verdict never passes", []*facts.Report{
+		{"all ready", []*judgement.Report{
+			verdictReport("a", "preflight", judgement.VerdictReady, 0),
+			verdictReport("b", "preflight", judgement.VerdictReady, 0),
+		}, 0, judgement.VerdictReady},
+		{"one warn-only", []*judgement.Report{
+			verdictReport("a", "preflight", judgement.VerdictReady, 0),
+			verdictReport("b", "preflight", judgement.VerdictReady, 4),
+		}, 4, judgement.VerdictReady},
+		{"not ready wins over warn-only", []*judgement.Report{
+			verdictReport("a", "preflight", judgement.VerdictReady, 4),
+			verdictReport("b", "preflight", judgement.VerdictNotReady, 3),
+			verdictReport("c", "preflight", judgement.VerdictReady, 0),
+		}, 3, judgement.VerdictNotReady},
+		{"postflight and audit speak of health", []*judgement.Report{
+			verdictReport("a", "postflight", judgement.VerdictHealthy, 0),
+			verdictReport("b", "audit", judgement.VerdictUnhealthy, 3),
+		}, 3, judgement.VerdictUnhealthy},
+		{"all healthy", []*judgement.Report{
+			verdictReport("a", "audit", judgement.VerdictHealthy, 0),
+			verdictReport("b", "audit", judgement.VerdictHealthy, 4),
+		}, 4, judgement.VerdictHealthy},
+		{"mixed phases speak of readiness", []*judgement.Report{
+			verdictReport("a", "preflight", judgement.VerdictReady, 0),
+			verdictReport("a", "postflight", judgement.VerdictUnhealthy, 3),
+		}, 3, judgement.VerdictNotReady},
+		{"a failed judgement never passes", []*judgement.Report{
+			verdictReport("a", "preflight", judgement.VerdictReady, 0),
+			verdictReport("b", "quiesce", judgement.VerdictError, 1),
+		}, 3, judgement.VerdictError},
+		{"an unknown verdict never passes", []*judgement.Report{
 			verdictReport("a", "preflight", "", 0),
-		}, 3, facts.VerdictNotReady},
-		{"an exit code that is no verdict never passes", []*facts.Report{
-			verdictReport("a", "preflight", facts.VerdictReady, 2),
-		}, 3, facts.VerdictNotReady},
-		{"a ready report that claims exit 3 is not ready", []*facts.Report{
-			verdictReport("a", "preflight", facts.VerdictReady, 3),
-			verdictReport("b", "preflight", facts.VerdictReady, 4),
-		}, 3, facts.VerdictNotReady},
+		}, 3, judgement.VerdictNotReady},
+		{"an exit code that is no verdict never passes", []*judgement.Report{
+			verdictReport("a", "preflight", judgement.VerdictReady, 2),
+		}, 3, judgement.VerdictNotReady},
+		{"a ready report that claims exit 3 is not ready", []*judgement.Report{
+			verdictReport("a", "preflight", judgement.VerdictReady, 3),
+			verdictReport("b", "preflight", judgement.VerdictReady, 4),
+		}, 3, judgement.VerdictNotReady},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,14 +110,14 @@ func TestMergeRows(t *testing.T) {
 	healthy := loadFixture(t, "postflight_healthy")
 	tests := []struct {
 		name      string
-		in        []*facts.Report
+		in        []*judgement.Report
 		wantSuite []string
 		wantTop   [][]string
 		wantMore  []int
 	}{
 		{
 			name:      "sorted by host, root and phase",
-			in:        []*facts.Report{withHost(healthy, "mail2.siroe.com", ""), withHost(notReady, "mail1.siroe.com", "")},
+			in:        []*judgement.Report{withHost(healthy, "mail2.siroe.com", ""), withHost(notReady, "mail1.siroe.com", "")},
 			wantSuite: []string{"mail1.siroe.com/preflight", "mail2.siroe.com/postflight"},
 			// Error and deny before warn; waived and info never.
 			wantTop:  [][]string{topOf(t, notReady, 3), topOf(t, healthy, 3)},
@@ -126,21 +125,21 @@ func TestMergeRows(t *testing.T) {
 		},
 		{
 			name:      "same host and phase: server root added",
-			in:        []*facts.Report{withHost(notReady, "mail1", "/b/server5"), withHost(notReady, "mail1", "/a/server5")},
+			in:        []*judgement.Report{withHost(notReady, "mail1", "/b/server5"), withHost(notReady, "mail1", "/a/server5")},
 			wantSuite: []string{"mail1/preflight (/a/server5)", "mail1/preflight (/b/server5)"},
 			wantTop:   [][]string{topOf(t, notReady, 3), topOf(t, notReady, 3)},
 			wantMore:  []int{moreOf(t, notReady, 3), moreOf(t, notReady, 3)},
 		},
 		{
 			name:      "same host, phase and root: numbered",
-			in:        []*facts.Report{withHost(healthy, "mail1", ""), withHost(healthy, "mail1", ""), withHost(notReady, "mail1", "")},
+			in:        []*judgement.Report{withHost(healthy, "mail1", ""), withHost(healthy, "mail1", ""), withHost(notReady, "mail1", "")},
 			wantSuite: []string{"mail1/postflight (/usr/iplanet/server5) #1", "mail1/postflight (/usr/iplanet/server5) #2", "mail1/preflight"},
 			wantTop:   [][]string{topOf(t, healthy, 3), topOf(t, healthy, 3), topOf(t, notReady, 3)},
 			wantMore:  []int{0, 0, moreOf(t, notReady, 3)},
 		},
 		{
 			name:      "empty host and phase",
-			in:        []*facts.Report{verdictReport("", "", facts.VerdictReady, 0)},
+			in:        []*judgement.Report{verdictReport("", "", judgement.VerdictReady, 0)},
 			wantSuite: []string{"unknown/unknown"},
 			wantTop:   [][]string{{}},
 			wantMore:  []int{0},
@@ -166,7 +165,7 @@ func TestMergeRows(t *testing.T) {
 
 // topOf lists the first n unwaived error, deny and warn keys of r, worked out
 // independently of Merge: error, then deny, then warn, each sorted by key.
-func topOf(t *testing.T, r *facts.Report, n int) []string {
+func topOf(t *testing.T, r *judgement.Report, n int) []string {
 	t.Helper()
 	keys := rankedKeys(r)
 	if len(keys) > n {
@@ -176,15 +175,15 @@ func topOf(t *testing.T, r *facts.Report, n int) []string {
 }
 
 // moreOf counts the ranked keys of r beyond the first n.
-func moreOf(t *testing.T, r *facts.Report, n int) int {
+func moreOf(t *testing.T, r *judgement.Report, n int) int {
 	t.Helper()
 	return max(len(rankedKeys(r))-n, 0)
 }
 
 // rankedKeys are the unwaived error, deny and warn keys of r in that order.
-func rankedKeys(r *facts.Report) []string {
+func rankedKeys(r *judgement.Report) []string {
 	keys := []string{}
-	for _, sev := range []string{facts.SeverityError, facts.SeverityDeny, facts.SeverityWarn} {
+	for _, sev := range []string{judgement.SeverityError, judgement.SeverityDeny, judgement.SeverityWarn} {
 		var ks []string
 		for _, f := range r.Findings {
 			if f.Waived == nil && f.Severity == sev {
@@ -227,18 +226,18 @@ func TestFleetJUnit(t *testing.T) {
 	healthy := withHost(loadFixture(t, "postflight_healthy"), "mail2.siroe.com", "")
 	tests := []struct {
 		name string
-		in   []*facts.Report
+		in   []*judgement.Report
 		want []declaredCounts
 	}{
-		{"two hosts", []*facts.Report{healthy, notReady}, []declaredCounts{
+		{"two hosts", []*judgement.Report{healthy, notReady}, []declaredCounts{
 			// The counts of the single-report JUnit test, per host.
 			{Name: "mail1.siroe.com/preflight", Tests: 17, Failures: 3, Skipped: 2},
 			{Name: "mail2.siroe.com/postflight", Tests: 10, Failures: 0, Skipped: 1},
 		}},
-		{"keys of another phase stay in the report's suite", []*facts.Report{withHost(mixedPhaseReport(), "mail3", "")}, []declaredCounts{
+		{"keys of another phase stay in the report's suite", []*judgement.Report{withHost(mixedPhaseReport(), "mail3", "")}, []declaredCounts{
 			{Name: "mail3/postflight", Tests: 5, Failures: 2, Skipped: 1},
 		}},
-		{"empty report", []*facts.Report{emptyReport()}, []declaredCounts{
+		{"empty report", []*judgement.Report{emptyReport()}, []declaredCounts{
 			{Name: "unknown/quiesce"},
 		}},
 	}

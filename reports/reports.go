@@ -1,4 +1,4 @@
-// Package reports renders a judged report (facts.Report) in the formats that
+// Package reports renders a judged report (judgement.Report) in the formats that
 // people and CI read: text, json, junit, sarif, markdown and html. Each format
 // lives in its own file behind the one Renderer interface; Get picks one by
 // name.
@@ -9,16 +9,15 @@ package reports
 
 import (
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"io"
 	"sort"
 	"strings"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // Renderer writes one report in one format.
 type Renderer interface {
-	Render(w io.Writer, r *facts.Report) error
+	Render(w io.Writer, r *judgement.Report) error
 }
 
 // formats maps each format name to a constructor of its default renderer.
@@ -62,16 +61,16 @@ var outcomeOrder = []string{outcomeError, outcomeDeny, outcomeWarn, outcomeWaive
 
 // outcome classifies a finding: a waiver wins over the severity, and an
 // unknown severity is shown as a deny because unknown never passes.
-func outcome(f *facts.Finding) string {
+func outcome(f *judgement.Finding) string {
 	if f.Waived != nil {
 		return outcomeWaived
 	}
 	switch f.Severity {
-	case facts.SeverityError:
+	case judgement.SeverityError:
 		return outcomeError
-	case facts.SeverityWarn:
+	case judgement.SeverityWarn:
 		return outcomeWarn
-	case facts.SeverityInfo:
+	case judgement.SeverityInfo:
 		return outcomeInfo
 	default:
 		return outcomeDeny
@@ -84,14 +83,14 @@ func blocking(o string) bool { return o == outcomeError || o == outcomeDeny }
 // group is the findings of one outcome, in display order.
 type group struct {
 	Outcome  string
-	Findings []facts.Finding
+	Findings []judgement.Finding
 }
 
 // grouped returns the findings of r by outcome in outcomeOrder, each group
 // sorted by key (stable, so findings with the same key keep their order).
 // Empty groups are left out.
-func grouped(r *facts.Report) []group {
-	by := map[string][]facts.Finding{}
+func grouped(r *judgement.Report) []group {
+	by := map[string][]judgement.Finding{}
 	for i := range r.Findings {
 		o := outcome(&r.Findings[i])
 		by[o] = append(by[o], r.Findings[i])
@@ -109,8 +108,8 @@ func grouped(r *facts.Report) []group {
 }
 
 // ordered returns the findings of r flattened in display order.
-func ordered(r *facts.Report) []facts.Finding {
-	var out []facts.Finding
+func ordered(r *judgement.Report) []judgement.Finding {
+	var out []judgement.Finding
 	for _, g := range grouped(r) {
 		out = append(out, g.Findings...)
 	}
@@ -119,7 +118,7 @@ func ordered(r *facts.Report) []facts.Finding {
 
 // summaryLine is the one-line summary every human format ends with, e.g.
 // "verdict not_ready: 2 deny, 1 warn, 0 error, 1 waived, 27 pass".
-func summaryLine(r *facts.Report) string {
+func summaryLine(r *judgement.Report) string {
 	s := r.Summary
 	return fmt.Sprintf("verdict %s: %d deny, %d warn, %d error, %d waived, %d pass",
 		r.Verdict, s.Deny, s.Warn, s.Error, s.Waived, s.Pass)
@@ -137,9 +136,9 @@ func verdictLabel(v string) string {
 // unhealthy) or "error" (the judgement failed, or an unknown verdict).
 func verdictClass(v string) string {
 	switch v {
-	case facts.VerdictReady, facts.VerdictHealthy:
+	case judgement.VerdictReady, judgement.VerdictHealthy:
 		return "ok"
-	case facts.VerdictNotReady, facts.VerdictUnhealthy:
+	case judgement.VerdictNotReady, judgement.VerdictUnhealthy:
 		return "bad"
 	default:
 		return "error"
@@ -148,7 +147,7 @@ func verdictClass(v string) string {
 
 // remediationText joins the remediation of a finding into one line, commands
 // prefixed with "$ "; it is empty when the finding has none.
-func remediationText(f *facts.Finding) string {
+func remediationText(f *judgement.Finding) string {
 	parts := make([]string, 0, len(f.Remediation))
 	for _, rm := range f.Remediation {
 		parts = append(parts, remediationLine(rm))
@@ -157,7 +156,7 @@ func remediationText(f *facts.Finding) string {
 }
 
 // remediationLine is one remediation step as plain text.
-func remediationLine(rm facts.Remediation) string {
+func remediationLine(rm judgement.Remediation) string {
 	if rm.Type == "command" {
 		return "$ " + rm.Text
 	}
@@ -165,7 +164,7 @@ func remediationLine(rm facts.Remediation) string {
 }
 
 // waiverText describes a waiver: "reason (approver, expires YYYY-MM-DD)".
-func waiverText(w *facts.Waived) string {
+func waiverText(w *judgement.Waived) string {
 	return fmt.Sprintf("%s (%s, expires %s)", w.Reason, w.Approver, w.Expires)
 }
 

@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"flag"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -21,14 +22,14 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 var fixtureNames = []string{"preflight_not_ready", "postflight_healthy"}
 
 // loadFixture decodes testdata/reports/NAME.json.
-func loadFixture(t *testing.T, name string) *facts.Report {
+func loadFixture(t *testing.T, name string) *judgement.Report {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", "reports", name+".json"))
 	if err != nil {
 		t.Fatalf("open fixture: %v", err)
 	}
 	defer f.Close()
-	r, err := facts.DecodeReport(f)
+	r, err := judgement.DecodeReport(f)
 	if err != nil {
 		t.Fatalf("decode fixture %s: %v", name, err)
 	}
@@ -36,7 +37,7 @@ func loadFixture(t *testing.T, name string) *facts.Report {
 }
 
 // render renders r in format and fails the test on error.
-func render(t *testing.T, format string, r *facts.Report) []byte {
+func render(t *testing.T, format string, r *judgement.Report) []byte {
 	t.Helper()
 	rd, err := Get(format)
 	if err != nil {
@@ -46,7 +47,7 @@ func render(t *testing.T, format string, r *facts.Report) []byte {
 }
 
 // renderWith renders r with rd and fails the test on error.
-func renderWith(t *testing.T, rd Renderer, r *facts.Report) []byte {
+func renderWith(t *testing.T, rd Renderer, r *judgement.Report) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := rd.Render(&b, r); err != nil {
@@ -57,28 +58,28 @@ func renderWith(t *testing.T, rd Renderer, r *facts.Report) []byte {
 
 // escapeReport is a not-ready report whose host-provided text tries to
 // inject markup into every format.
-func escapeReport() *facts.Report {
+func escapeReport() *judgement.Report {
 	at := time.Date(2026, 3, 14, 2, 10, 0, 0, time.UTC)
-	return &facts.Report{
-		Schema: facts.ReportSchema, Tool: facts.Tool{Name: "msguard", Version: "0.9.0"},
+	return &judgement.Report{
+		Schema: judgement.ReportSchema, Tool: facts.Tool{Name: "msguard", Version: "0.9.0"},
 		RunID: "esc", StartedAt: at, FinishedAt: at.Add(time.Second),
 		Host: "mail.siroe.com", ServerRoot: "/usr/iplanet/server5", Phase: "preflight",
-		Verdict: facts.VerdictNotReady, ExitCode: 3,
-		Summary: facts.Summary{Deny: 1, Waived: 1},
-		Findings: []facts.Finding{
+		Verdict: judgement.VerdictNotReady, ExitCode: 3,
+		Summary: judgement.Summary{Deny: 1, Waived: 1},
+		Findings: []judgement.Finding{
 			{
-				Key: "preflight.queue.held", Severity: facts.SeverityDeny, Title: "Held <b>bold</b> messages",
+				Key: "preflight.queue.held", Severity: judgement.SeverityDeny, Title: "Held <b>bold</b> messages",
 				Msg:    `<script>alert("x")</script> & co`,
 				Actual: "a<b", Expected: "a&b",
-				Remediation: []facts.Remediation{
+				Remediation: []judgement.Remediation{
 					{Type: "command", Text: `echo "<script>" && rm -f /tmp/x`},
 					{Type: "hint", Text: "ask <ops> & wait"},
 				},
 			},
 			{
-				Key: "preflight.host.mismatch", Severity: facts.SeverityDeny, Title: "Host",
+				Key: "preflight.host.mismatch", Severity: judgement.SeverityDeny, Title: "Host",
 				Msg:    "waived & fine",
-				Waived: &facts.Waived{Reason: "<i>alias</i> & more", Approver: "ops@siroe.com", Expires: "2026-12-31"},
+				Waived: &judgement.Waived{Reason: "<i>alias</i> & more", Approver: "ops@siroe.com", Expires: "2026-12-31"},
 			},
 		},
 		FactsErrors: []facts.FactsError{{Collector: "ldap", Error: `<img src=x onerror="alert(1)"> & fail`}},
@@ -86,10 +87,10 @@ func escapeReport() *facts.Report {
 }
 
 // emptyReport is a report of a judgement that failed before any policy ran.
-func emptyReport() *facts.Report {
-	return &facts.Report{
-		Schema: facts.ReportSchema, Tool: facts.Tool{Name: "msguard", Version: "0.9.0"},
-		Phase: "quiesce", Verdict: facts.VerdictError, ExitCode: 1,
+func emptyReport() *judgement.Report {
+	return &judgement.Report{
+		Schema: judgement.ReportSchema, Tool: facts.Tool{Name: "msguard", Version: "0.9.0"},
+		Phase: "quiesce", Verdict: judgement.VerdictError, ExitCode: 1,
 	}
 }
 
@@ -430,18 +431,18 @@ func TestServerRootURI(t *testing.T) {
 }
 
 func TestOutcome(t *testing.T) {
-	w := &facts.Waived{Reason: "r", Approver: "a", Expires: "2026-12-31"}
+	w := &judgement.Waived{Reason: "r", Approver: "a", Expires: "2026-12-31"}
 	tests := []struct {
-		f    facts.Finding
+		f    judgement.Finding
 		want string
 	}{
-		{facts.Finding{Severity: facts.SeverityDeny}, outcomeDeny},
-		{facts.Finding{Severity: facts.SeverityError}, outcomeError},
-		{facts.Finding{Severity: facts.SeverityWarn}, outcomeWarn},
-		{facts.Finding{Severity: facts.SeverityInfo}, outcomeInfo},
-		{facts.Finding{Severity: "bogus"}, outcomeDeny},
-		{facts.Finding{Severity: facts.SeverityDeny, Waived: w}, outcomeWaived},
-		{facts.Finding{Severity: facts.SeverityWarn, Waived: w}, outcomeWaived},
+		{judgement.Finding{Severity: judgement.SeverityDeny}, outcomeDeny},
+		{judgement.Finding{Severity: judgement.SeverityError}, outcomeError},
+		{judgement.Finding{Severity: judgement.SeverityWarn}, outcomeWarn},
+		{judgement.Finding{Severity: judgement.SeverityInfo}, outcomeInfo},
+		{judgement.Finding{Severity: "bogus"}, outcomeDeny},
+		{judgement.Finding{Severity: judgement.SeverityDeny, Waived: w}, outcomeWaived},
+		{judgement.Finding{Severity: judgement.SeverityWarn, Waived: w}, outcomeWaived},
 	}
 	for _, tc := range tests {
 		if got := outcome(&tc.f); got != tc.want {

@@ -3,14 +3,13 @@ package reports
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"io"
 	"net/url"
 	"path"
 	"sort"
 	"strings"
 	"unicode"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // SARIFRenderer writes the report as a SARIF 2.1.0 log with one run, for code
@@ -131,7 +130,7 @@ type sarifSuppression struct {
 }
 
 // Render writes r as a SARIF 2.1.0 log.
-func (SARIFRenderer) Render(w io.Writer, r *facts.Report) error {
+func (SARIFRenderer) Render(w io.Writer, r *judgement.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(sarifDocument(r)); err != nil {
@@ -141,7 +140,7 @@ func (SARIFRenderer) Render(w io.Writer, r *facts.Report) error {
 }
 
 // sarifDocument builds the SARIF log of r.
-func sarifDocument(r *facts.Report) sarifLog {
+func sarifDocument(r *judgement.Report) sarifLog {
 	findings := ordered(r)
 	rules, index := sarifRules(r, findings)
 
@@ -231,8 +230,8 @@ func sarifDocument(r *facts.Report) sarifLog {
 // sarifRules returns one rule per key, sorted by key, and each key's index.
 // A key that fired takes its title, description and remediation from its
 // first finding; a passed key has only its id.
-func sarifRules(r *facts.Report, findings []facts.Finding) ([]sarifRule, map[string]int) {
-	byKey := map[string]*facts.Finding{}
+func sarifRules(r *judgement.Report, findings []judgement.Finding) ([]sarifRule, map[string]int) {
+	byKey := map[string]*judgement.Finding{}
 	for i := range findings {
 		if _, ok := byKey[findings[i].Key]; !ok {
 			byKey[findings[i].Key] = &findings[i]
@@ -291,7 +290,7 @@ func ruleName(key string) string {
 }
 
 // sarifHelp renders the remediation of f as text and markdown, or nil.
-func sarifHelp(f *facts.Finding) *sarifText {
+func sarifHelp(f *judgement.Finding) *sarifText {
 	if len(f.Remediation) == 0 {
 		return nil
 	}
@@ -310,9 +309,9 @@ func sarifHelp(f *facts.Finding) *sarifText {
 // sarifLevel is the default level of a rule of a severity.
 func sarifLevel(sev string) string {
 	switch sev {
-	case facts.SeverityWarn:
+	case judgement.SeverityWarn:
 		return "warning"
-	case facts.SeverityInfo:
+	case judgement.SeverityInfo:
 		return "note"
 	default:
 		return "error"
@@ -322,8 +321,8 @@ func sarifLevel(sev string) string {
 // executionSuccessful is false when the judgement failed: an error verdict
 // or an exit code that means a runtime or usage error. Findings, even
 // denies, are a successful execution.
-func executionSuccessful(r *facts.Report) bool {
-	if r.Verdict == facts.VerdictError {
+func executionSuccessful(r *judgement.Report) bool {
+	if r.Verdict == judgement.VerdictError {
 		return false
 	}
 	switch r.ExitCode {

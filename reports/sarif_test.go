@@ -3,14 +3,13 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // sarifSchemaFile is the SARIF 2.1.0 JSON schema, vendored from the
@@ -55,7 +54,7 @@ func validateSARIF(sch *jsonschema.Schema, doc []byte) error {
 
 func TestSARIFSchema(t *testing.T) {
 	sch := sarifSchema(t)
-	reports := map[string]*facts.Report{
+	reports := map[string]*judgement.Report{
 		"preflight_not_ready": loadFixture(t, "preflight_not_ready"),
 		"postflight_healthy":  loadFixture(t, "postflight_healthy"),
 		"empty":               emptyReport(),
@@ -266,12 +265,12 @@ func TestSARIFExecutionSuccessful(t *testing.T) {
 		exit    int
 		want    bool
 	}{
-		{facts.VerdictReady, 0, true},
-		{facts.VerdictNotReady, 3, true},
-		{facts.VerdictHealthy, 4, true},
-		{facts.VerdictError, 1, false},
-		{facts.VerdictError, 2, false},
-		{facts.VerdictNotReady, 130, false},
+		{judgement.VerdictReady, 0, true},
+		{judgement.VerdictNotReady, 3, true},
+		{judgement.VerdictHealthy, 4, true},
+		{judgement.VerdictError, 1, false},
+		{judgement.VerdictError, 2, false},
+		{judgement.VerdictNotReady, 130, false},
 	}
 	for _, tc := range tests {
 		r := emptyReport()

@@ -3,11 +3,10 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"io"
 	"strings"
 	"unicode"
-
-	"github.com/msguard/msguard/collectors/facts"
 )
 
 // TextRenderer writes the report for a person at a terminal: a header, the
@@ -51,7 +50,7 @@ var outcomeHeading = map[string]string{
 }
 
 // Render writes r as text.
-func (t TextRenderer) Render(w io.Writer, r *facts.Report) error {
+func (t TextRenderer) Render(w io.Writer, r *judgement.Report) error {
 	var b bytes.Buffer
 	t.header(&b, r)
 	for _, g := range grouped(r) {
@@ -74,7 +73,7 @@ func (t TextRenderer) Render(w io.Writer, r *facts.Report) error {
 }
 
 // header writes who, where, which phase and the verdict.
-func (t TextRenderer) header(b *bytes.Buffer, r *facts.Report) {
+func (t TextRenderer) header(b *bytes.Buffer, r *judgement.Report) {
 	fmt.Fprintf(b, "%s\n", t.paint(ansiBold, "msguard "+clean(r.Phase)+" report"))
 	fmt.Fprintf(b, "  host:        %s\n", clean(r.Host))
 	fmt.Fprintf(b, "  server root: %s\n", clean(r.ServerRoot))
@@ -89,7 +88,7 @@ func (t TextRenderer) header(b *bytes.Buffer, r *facts.Report) {
 }
 
 // finding writes one finding: tag, key and title, then its details indented.
-func (t TextRenderer) finding(b *bytes.Buffer, o string, f *facts.Finding) {
+func (t TextRenderer) finding(b *bytes.Buffer, o string, f *judgement.Finding) {
 	tag := "[" + clean(f.Severity) + "]"
 	if o == outcomeWaived {
 		tag = "[waived " + clean(f.Severity) + "]"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +16,6 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
-	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/exitcode"
 	"github.com/msguard/msguard/sim"
 	"github.com/msguard/msguard/sim/directory"
@@ -71,11 +71,11 @@ func TestAuditEndToEnd(t *testing.T) {
 		t.Fatalf("remediate: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	// No --baseline: the audit takes the before.json of the last remediate run.
-	audit := func(t *testing.T) (int, *facts.Report) {
+	audit := func(t *testing.T) (int, *judgement.Report) {
 		t.Helper()
 		args := append([]string{"audit", "--history", hist, "--metrics-file", metrics, "--format", "json"}, common...)
 		code, stdout, stderr := msguardRun(t, args...)
-		r, err := facts.DecodeReport(strings.NewReader(stdout))
+		r, err := judgement.DecodeReport(strings.NewReader(stdout))
 		if err != nil {
 			t.Fatalf("audit: exit %d: %v\nstderr: %s", code, err, stderr)
 		}
@@ -125,7 +125,7 @@ func TestAuditEndToEnd(t *testing.T) {
 	h.Run(t, "msg-budgie/stop-msg")
 	h.Run(t, "msg-budgie/start-msg")
 	code, r = audit(t)
-	if code != exitcode.OK || r.Verdict != facts.VerdictHealthy || r.Phase != "audit" {
+	if code != exitcode.OK || r.Verdict != judgement.VerdictHealthy || r.Phase != "audit" {
 		t.Fatalf("upgraded host, customisation re-applied: exit %d, verdict %s: %v", code, r.Verdict, keysOf(r))
 	}
 	if !hasString(r.Passed, "audit.baseline.users") || !hasString(r.Passed, "audit.queue.undelivered") || !hasString(r.Passed, "postflight.msg.not_running") {
@@ -219,7 +219,7 @@ func TestAuditEndToEnd(t *testing.T) {
 	for _, d := range drifts {
 		d.apply(t)
 		code, r := audit(t)
-		if code != exitcode.NotReady || r.Verdict != facts.VerdictUnhealthy {
+		if code != exitcode.NotReady || r.Verdict != judgement.VerdictUnhealthy {
 			t.Errorf("%s: exit %d, verdict %s; want %d unhealthy", d.name, code, r.Verdict, exitcode.NotReady)
 		}
 		for _, k := range d.keys {
@@ -262,7 +262,7 @@ func TestAuditEndToEnd(t *testing.T) {
 	}
 }
 
-func hasKey(r *facts.Report, key string) bool {
+func hasKey(r *judgement.Report, key string) bool {
 	for _, f := range r.Findings {
 		if f.Key == key {
 			return true
@@ -272,7 +272,7 @@ func hasKey(r *facts.Report, key string) bool {
 }
 
 // keysOf lists the findings as key/severity, sorted.
-func keysOf(r *facts.Report) []string {
+func keysOf(r *judgement.Report) []string {
 	var out []string
 	for _, f := range r.Findings {
 		out = append(out, f.Key+"/"+f.Severity)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"io"
 	"net"
 	"path/filepath"
@@ -160,7 +161,7 @@ func (a *app) runAudit(cmd *cobra.Command, cf collectFlags, jf judgeFlags, af au
 	}
 	a.log.Info("serving the audit", "addr", l.Addr().String(), "interval", af.interval)
 	fmt.Fprintf(a.stderr, "msguard audit: serving http://%s/healthz, /metrics, /report.json\n", l.Addr())
-	srv := &audit.Server{Interval: af.interval, Log: a.log, Audit: func(ctx context.Context) (*facts.Report, error) {
+	srv := &audit.Server{Interval: af.interval, Log: a.log, Audit: func(ctx context.Context) (*judgement.Report, error) {
 		rep, err := run.once(ctx)
 		if err != nil {
 			return nil, err
@@ -178,7 +179,7 @@ func (a *app) runAudit(cmd *cobra.Command, cf collectFlags, jf judgeFlags, af au
 
 // once runs one audit: collect, judge both phases, record the run in the
 // history and the metrics file.
-func (r *auditRun) once(ctx context.Context) (*facts.Report, error) {
+func (r *auditRun) once(ctx context.Context) (*judgement.Report, error) {
 	started := time.Now()
 	var onDone func(string)
 	if r.progress {
@@ -223,7 +224,7 @@ func (r *auditRun) once(ctx context.Context) (*facts.Report, error) {
 
 // render writes the report in every requested format; the HTML report
 // gets the trend of the history when there is one.
-func (r *auditRun) render(rep *facts.Report, outs []reportOutput) error {
+func (r *auditRun) render(rep *judgement.Report, outs []reportOutput) error {
 	var trend []reports.TrendPoint
 	for _, o := range outs {
 		if o.format == "html" && r.af.history != "" && trend == nil {
@@ -278,7 +279,7 @@ func loadTrend(h audit.History, a *app) []reports.TrendPoint {
 }
 
 // trendPoint is one report as the trend chart shows it.
-func trendPoint(rep *facts.Report) reports.TrendPoint {
+func trendPoint(rep *judgement.Report) reports.TrendPoint {
 	p := reports.TrendPoint{Time: rep.FinishedAt, Verdict: rep.Verdict,
 		Deny: rep.Summary.Deny + rep.Summary.Error, Warn: rep.Summary.Warn, Queue: -1}
 	if rep.Audit != nil && rep.Audit.Queue != nil {
@@ -338,7 +339,7 @@ func (a *app) runAuditHistory(h audit.History, format, from, to string) error {
 		return exitcode.Usagef("no audit runs in %s", h.Dir)
 	}
 	runs := make([]historyRun, 0, len(entries))
-	reportsByName := map[string]*facts.Report{}
+	reportsByName := map[string]*judgement.Report{}
 	for _, e := range entries {
 		hr := historyRun{Run: e.ID(), Time: e.Time.Format(time.RFC3339), Verdict: e.Verdict}
 		rep, err := h.Load(e)

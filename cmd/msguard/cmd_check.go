@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"strings"
 	"time"
@@ -115,7 +116,7 @@ func loadPolicies(cmd *cobra.Command, jf judgeFlags) (*policies.Engine, []polici
 }
 
 // judge evaluates one phase, applies the waivers and builds the report.
-func judge(cmd *cobra.Command, e *policies.Engine, waivers []policies.Waiver, snap *facts.Snapshot, p policies.Params, started time.Time, failOnWarn bool) (*facts.Report, error) {
+func judge(cmd *cobra.Command, e *policies.Engine, waivers []policies.Waiver, snap *facts.Snapshot, p policies.Params, started time.Time, failOnWarn bool) (*judgement.Report, error) {
 	now := time.Now().UTC()
 	if p.Now == "" {
 		p.Now = now.Format(time.RFC3339)
@@ -169,7 +170,7 @@ func parseReportFlags(jf judgeFlags) ([]reportOutput, error) {
 
 // writeReports renders every requested output and returns the report's
 // exit code as the command's result.
-func (a *app) writeReports(r *facts.Report, outs []reportOutput) error {
+func (a *app) writeReports(r *judgement.Report, outs []reportOutput) error {
 	for _, o := range outs {
 		var rd reports.Renderer
 		if o.format == "text" && (o.path == "-" || o.path == "") && a.stdoutIsTerminal() {

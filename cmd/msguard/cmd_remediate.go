@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"github.com/msguard/msguard/remediate/ldapexport"
 	"time"
 
@@ -151,7 +152,7 @@ func (a *app) remediateOptions(cmd *cobra.Command, cf collectFlags, rf remediate
 		Collect:   func(ctx context.Context) (*facts.Snapshot, error) { return collectors.Collect(ctx, copts, nil) },
 		Daemons:   func(ctx context.Context) ([]facts.Process, error) { return collectors.Daemons(ctx, copts) },
 		ScanQueue: collectors.ScanQueue,
-		Gate: func(ctx context.Context, phase string, in remediate.GateInput) (*facts.Report, error) {
+		Gate: func(ctx context.Context, phase string, in remediate.GateInput) (*judgement.Report, error) {
 			started := time.Now()
 			gopts := copts
 			// Only what the upgrade logged after the restart is judged.

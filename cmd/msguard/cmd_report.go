@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"strings"
 
-	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/atomicfile"
 	"github.com/msguard/msguard/internal/exitcode"
 	"github.com/msguard/msguard/reports"
@@ -40,7 +40,7 @@ if any exited 4 (its run's --fail-on-warn), else 0.`,
 			if err != nil {
 				return err
 			}
-			var all []*facts.Report
+			var all []*judgement.Report
 			fleet := len(from) > 1
 			for _, path := range from {
 				rs, isFleet, err := readSavedReport(path)
@@ -66,7 +66,7 @@ if any exited 4 (its run's --fail-on-warn), else 0.`,
 // readSavedReport reads one --from file: a msguard.report/v1 document, or a
 // msguard.fleet/v1 document (isFleet) whose reports are returned. A missing or
 // bad file is a usage error.
-func readSavedReport(path string) (rs []*facts.Report, isFleet bool, err error) {
+func readSavedReport(path string) (rs []*judgement.Report, isFleet bool, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, false, exitcode.Usagef("report %s: %v", path, unwrapPathErr(err))
@@ -81,11 +81,11 @@ func readSavedReport(path string) (rs []*facts.Report, isFleet bool, err error) 
 		}
 		return f.Reports, true, nil
 	}
-	r, err := facts.DecodeReport(bytes.NewReader(data))
+	r, err := judgement.DecodeReport(bytes.NewReader(data))
 	if err != nil {
 		return nil, false, exitcode.Usagef("report %s: %v", path, err)
 	}
-	return []*facts.Report{r}, false, nil
+	return []*judgement.Report{r}, false, nil
 }
 
 // writeFleet renders every requested output of a merged fleet and returns

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"github.com/msguard/msguard/internal/runstate"
+	"github.com/msguard/msguard/judgement"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/sim"
 	"github.com/msguard/msguard/sim/simtest"
 )
@@ -41,7 +41,7 @@ func firedKeys(t *testing.T, h *simtest.Host, env *checkEnv, phase string) []str
 	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || (ee.ExitCode() != 0 && ee.ExitCode() != 3)) {
 		t.Fatalf("check --phase %s: %v: %s", phase, err, out)
 	}
-	var r facts.Report
+	var r judgement.Report
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("check --phase %s: %v\n%s", phase, err, out)
 	}

@@ -1,6 +1,10 @@
-package facts
+package judgement
 
-import "time"
+import (
+	"time"
+
+	"github.com/msguard/msguard/collectors/facts"
+)
 
 // AuditStats are the numbers an audit report keeps besides its findings, so
 // that a history of reports can show trends (queue depth) and metrics can
@@ -13,7 +17,7 @@ type AuditStats struct {
 	// Since is the restart time after the upgrade: older log records are history.
 	Since *time.Time `json:"since,omitempty"`
 	// Queue is the queue total now; nil when the queue collector failed.
-	Queue *QueueCounts `json:"queue,omitempty"`
+	Queue *facts.QueueCounts `json:"queue,omitempty"`
 	// QueueChannels maps each queue channel to its number of messages.
 	QueueChannels map[string]int64 `json:"queue_channels,omitempty"`
 }

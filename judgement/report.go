@@ -1,8 +1,9 @@
-package facts
+package judgement
 
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/msguard/msguard/collectors/facts"
 	"io"
 	"time"
 )
@@ -32,21 +33,21 @@ const (
 // Report is the result of judging one snapshot in one phase: the
 // `msguard.report/v1` document of contract.md.
 type Report struct {
-	Schema     string    `json:"schema"`
-	Tool       Tool      `json:"tool"`
-	RunID      string    `json:"run_id"`
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at"`
-	Host       string    `json:"host"`
-	ServerRoot string    `json:"server_root"`
-	Phase      string    `json:"phase"`
-	Verdict    string    `json:"verdict"`
-	Summary    Summary   `json:"summary"`
-	Findings   []Finding `json:"findings"`
+	Schema     string     `json:"schema"`
+	Tool       facts.Tool `json:"tool"`
+	RunID      string     `json:"run_id"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt time.Time  `json:"finished_at"`
+	Host       string     `json:"host"`
+	ServerRoot string     `json:"server_root"`
+	Phase      string     `json:"phase"`
+	Verdict    string     `json:"verdict"`
+	Summary    Summary    `json:"summary"`
+	Findings   []Finding  `json:"findings"`
 	// Passed lists the keys that were evaluated and did not fire, so JUnit
 	// and SARIF can show them as passing test cases / rules.
-	Passed      []string     `json:"passed,omitempty"`
-	FactsErrors []FactsError `json:"facts_errors"`
+	Passed      []string           `json:"passed,omitempty"`
+	FactsErrors []facts.FactsError `json:"facts_errors"`
 	// ExitCode is the code the command exits with for this report.
 	ExitCode int `json:"exit_code"`
 	// Audit holds an audit run's numbers (queue depth, baseline); nil for
