@@ -7,6 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
-[ -x bin/opa ] || { echo "bench: building opa (the peer of policy evaluation) from the Go module cache" >&2; go build -o bin/opa github.com/open-policy-agent/opa; }
+# opa, the peer of policy evaluation, at the version msguard embeds; built
+# outside msguard's module (go install pkg@version), so go.mod lists only
+# what msguard itself imports.
+[ -x bin/opa ] || {
+  v=$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
+  echo "bench: building opa $v (the peer of policy evaluation)" >&2
+  GOBIN="$PWD/bin" go install "github.com/open-policy-agent/opa@$v"
+}
 go build -o bin/msguard-bench ./bench
 bin/msguard-bench -bin bin -queue "${BENCH_QUEUE:-100000}" -users "${BENCH_USERS:-100000}" -runs "${BENCH_RUNS:-3}" ${BENCH_JSON:+-json "$BENCH_JSON"}
