@@ -1,8 +1,7 @@
 package remediate
 
 import (
-	"bufio"
-	"fmt"
+	"github.com/msguard/msguard/internal/doctable"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -25,71 +24,16 @@ const runbookDoc = "../docs/runbook.md"
 // step id (docs/runbook.md, "How the tables are read").
 const stepIDsHeading = "## Step ids"
 
-// docIDRe is the shape of a step id or a finding key: dotted lower-case words.
-var docIDRe = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)+$`)
-
-// docTableIDs reads the ids of the tables in the section of a Markdown
-// file that starts at the line heading (a "## " heading) and ends at the
-// next "## " heading. The convention (stated in docs/runbook.md): in every
-// table row of the section, the first cell is exactly one backticked id;
-// the header row (the row above a |---| separator) and the separator are
-// the only rows without one. A row that breaks the convention, an id of
-// the wrong shape or an id listed twice is an error naming the line.
-// It returns each id with its line number.
+// docTableIDs reads the ids of a section of the docs (package doctable)
+// with their line numbers.
 func docTableIDs(path, heading string) (map[string]int, error) {
-	b, err := os.ReadFile(path)
+	rows, err := doctable.Read(path, heading)
 	if err != nil {
 		return nil, err
 	}
-	var lines []string
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	start := -1
-	for i, l := range lines {
-		if strings.TrimSpace(l) == heading {
-			if start >= 0 {
-				return nil, fmt.Errorf("%s: heading %q appears twice (lines %d and %d)", path, heading, start+1, i+1)
-			}
-			start = i
-		}
-	}
-	if start < 0 {
-		return nil, fmt.Errorf("%s: no heading %q", path, heading)
-	}
-	isSep := func(l string) bool {
-		l = strings.TrimSpace(l)
-		return strings.HasPrefix(l, "|") && strings.Trim(l, "|-: ") == ""
-	}
 	ids := map[string]int{}
-	for i := start + 1; i < len(lines); i++ {
-		l := strings.TrimSpace(lines[i])
-		if strings.HasPrefix(l, "## ") {
-			break
-		}
-		if !strings.HasPrefix(l, "|") || isSep(l) {
-			continue
-		}
-		if i+1 < len(lines) && isSep(lines[i+1]) {
-			continue // header row
-		}
-		cells := strings.Split(strings.Trim(l, "|"), "|")
-		first := strings.TrimSpace(cells[0])
-		if len(first) < 3 || first[0] != '`' || first[len(first)-1] != '`' || strings.Count(first, "`") != 2 {
-			return nil, fmt.Errorf("%s:%d: the first cell %q of a table row under %q is not one backticked id", path, i+1, first, heading)
-		}
-		id := first[1 : len(first)-1]
-		if !docIDRe.MatchString(id) {
-			return nil, fmt.Errorf("%s:%d: %q is not a dotted lower-case id", path, i+1, id)
-		}
-		if at, dup := ids[id]; dup {
-			return nil, fmt.Errorf("%s:%d: %s is listed twice (also line %d)", path, i+1, id, at)
-		}
-		ids[id] = i + 1
-	}
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("%s: no table row with an id under %q", path, heading)
+	for id, r := range rows {
+		ids[id] = r.Line
 	}
 	return ids, nil
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
-	"os"
+	"github.com/msguard/msguard/internal/doctable"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -24,84 +21,6 @@ const (
 	findingKeysHeading = "## Finding keys"
 	ownKeysHeading     = "## Keys msguard emits itself"
 )
-
-var docKeyRe = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)+$`)
-
-// docRow is one row of a documented key table: the backticked id of the
-// first cell, the other cells, and the row's line.
-type docRow struct {
-	id    string
-	cells []string
-	line  int
-}
-
-// docTable reads the table rows of the section of a Markdown file that
-// starts at the line heading (a "## " heading) and ends at the next "## "
-// heading. In every table row of the section the first cell is exactly one
-// backticked id; the header row (the row above a |---| separator) and the
-// separator are the only rows without one. A row that breaks the
-// convention, an id of the wrong shape or an id listed twice is an error
-// naming the line.
-func docTable(path, heading string) (map[string]docRow, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	start := -1
-	for i, l := range lines {
-		if strings.TrimSpace(l) == heading {
-			if start >= 0 {
-				return nil, fmt.Errorf("%s: heading %q appears twice (lines %d and %d)", path, heading, start+1, i+1)
-			}
-			start = i
-		}
-	}
-	if start < 0 {
-		return nil, fmt.Errorf("%s: no heading %q", path, heading)
-	}
-	isSep := func(l string) bool {
-		l = strings.TrimSpace(l)
-		return strings.HasPrefix(l, "|") && strings.Trim(l, "|-: ") == ""
-	}
-	rows := map[string]docRow{}
-	for i := start + 1; i < len(lines); i++ {
-		l := strings.TrimSpace(lines[i])
-		if strings.HasPrefix(l, "## ") {
-			break
-		}
-		if !strings.HasPrefix(l, "|") || isSep(l) {
-			continue
-		}
-		if i+1 < len(lines) && isSep(lines[i+1]) {
-			continue // header row
-		}
-		cells := strings.Split(strings.Trim(l, "|"), "|")
-		for j := range cells {
-			cells[j] = strings.TrimSpace(cells[j])
-		}
-		first := cells[0]
-		if len(first) < 3 || first[0] != '`' || first[len(first)-1] != '`' || strings.Count(first, "`") != 2 {
-			return nil, fmt.Errorf("%s:%d: the first cell %q of a table row under %q is not one backticked key", path, i+1, first, heading)
-		}
-		id := first[1 : len(first)-1]
-		if !docKeyRe.MatchString(id) {
-			return nil, fmt.Errorf("%s:%d: %q is not a dotted lower-case key", path, i+1, id)
-		}
-		if prev, dup := rows[id]; dup {
-			return nil, fmt.Errorf("%s:%d: %s is listed twice (also line %d): list a key once, its titles joined", path, i+1, id, prev.line)
-		}
-		rows[id] = docRow{id: id, cells: cells[1:], line: i + 1}
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%s: no table row with a key under %q", path, heading)
-	}
-	return rows, nil
-}
 
 // listedRule is one row that `msguard policy list` prints.
 type listedRule struct {
@@ -144,7 +63,7 @@ func policyList(t *testing.T) []listedRule {
 // each documented key's phase, severity and titles with the rules that
 // emit it. Keys are a public contract (waivers and CI pipelines name them).
 func TestDocsFindingKeys(t *testing.T) {
-	documented, err := docTable(runbookDoc, findingKeysHeading)
+	documented, err := doctable.Read(runbookDoc, findingKeysHeading)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,20 +84,20 @@ func TestDocsFindingKeys(t *testing.T) {
 			continue
 		}
 		// | `key` | phase | severity | title; title |
-		if len(row.cells) < 3 {
-			t.Errorf("%s:%d: %s: want the columns key, phase, severity, title", runbookDoc, row.line, k)
+		if len(row.Cells) < 3 {
+			t.Errorf("%s:%d: %s: want the columns key, phase, severity, title", runbookDoc, row.Line, k)
 			continue
 		}
-		phase, severity, titles := row.cells[0], row.cells[1], row.cells[2]
+		phase, severity, titles := row.Cells[0], row.Cells[1], row.Cells[2]
 		for _, r := range listed[k] {
 			if r.phase != phase {
-				t.Errorf("%s:%d: %s: phase %q, policy list says %q", runbookDoc, row.line, k, phase, r.phase)
+				t.Errorf("%s:%d: %s: phase %q, policy list says %q", runbookDoc, row.Line, k, phase, r.phase)
 			}
 			if r.severity != severity {
-				t.Errorf("%s:%d: %s: severity %q, policy list says %q", runbookDoc, row.line, k, severity, r.severity)
+				t.Errorf("%s:%d: %s: severity %q, policy list says %q", runbookDoc, row.Line, k, severity, r.severity)
 			}
 			if !strings.Contains(titles, r.title) {
-				t.Errorf("%s:%d: %s: the titles %q lack %q (policy list)", runbookDoc, row.line, k, titles, r.title)
+				t.Errorf("%s:%d: %s: the titles %q lack %q (policy list)", runbookDoc, row.Line, k, titles, r.title)
 			}
 		}
 	}
@@ -189,7 +108,7 @@ func TestDocsFindingKeys(t *testing.T) {
 	sort.Strings(docKeys)
 	for _, k := range docKeys {
 		if _, ok := listed[k]; !ok {
-			t.Errorf("%s:%d documents finding key %s under %q, but msguard policy list does not print it (renamed or removed? keys msguard emits itself go under %q)", runbookDoc, documented[k].line, k, findingKeysHeading, ownKeysHeading)
+			t.Errorf("%s:%d documents finding key %s under %q, but msguard policy list does not print it (renamed or removed? keys msguard emits itself go under %q)", runbookDoc, documented[k].Line, k, findingKeysHeading, ownKeysHeading)
 		}
 	}
 }
@@ -197,7 +116,7 @@ func TestDocsFindingKeys(t *testing.T) {
 // TestDocsOwnKeys checks the table of the keys that msguard emits itself,
 // outside the policies (the waiver findings), against their constants.
 func TestDocsOwnKeys(t *testing.T) {
-	documented, err := docTable(runbookDoc, ownKeysHeading)
+	documented, err := doctable.Read(runbookDoc, ownKeysHeading)
 	if err != nil {
 		t.Fatal(err)
 	}
