@@ -53,7 +53,7 @@ type clusterCmd struct {
 // startMsg queues `INST/start-msg ha` unless the daemons already run.
 func (c *clusterCmd) startMsg() {
 	c.after = append(c.after, func(ctx context.Context) error {
-		_, err := procs.StartMsgHA(ctx, c.st, c.stdio.Out)
+		_, err := procs.StartMsgHA(ctx, c.st, c.stdio.Out, nil)
 		return err
 	})
 }

@@ -131,7 +131,11 @@ func monitorLoop(ctx context.Context, root string, out io.Writer, logf func(stri
 		}
 		logf("%s service is on and no messaging daemon runs: start-msg ha", st.Scenario.HA)
 		// Not ctx: a SIGTERM lets a start-msg that has begun finish.
-		started, err := procs.StartMsgHA(context.Background(), st, out)
+		stillOn := func() bool {
+			now, err := sim.LoadState(root)
+			return err == nil && ServiceOn(now)
+		}
+		started, err := procs.StartMsgHA(context.Background(), st, out, stillOn)
 		switch {
 		case err != nil:
 			logf("start-msg ha failed (next try in %s): %v", monitorBackoff, err)

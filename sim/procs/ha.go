@@ -64,13 +64,20 @@ func runMsgScript(ctx context.Context, p sim.Paths, script string, out io.Writer
 // end of start-msg, so the cluster monitor and a cluster command that
 // turns the service on never both start it. It reports whether it ran
 // start-msg.
-func StartMsgHA(ctx context.Context, st *sim.State, out io.Writer) (bool, error) {
+//
+// still, when not nil, is asked under the lock whether the start is still
+// wanted (the monitor checks that the service is still on: a cluster
+// command may have turned it off while the monitor waited for the lock).
+func StartMsgHA(ctx context.Context, st *sim.State, out io.Writer, still func() bool) (bool, error) {
 	p := st.Paths()
 	unlock, err := lockFile(filepath.Join(p.RunDir(), "ha-start.lock"))
 	if err != nil {
 		return false, err
 	}
 	defer unlock()
+	if still != nil && !still() {
+		return false, nil
+	}
 	pids, err := MsgRunning(p)
 	if err != nil {
 		return false, err
@@ -82,8 +89,16 @@ func StartMsgHA(ctx context.Context, st *sim.State, out io.Writer) (bool, error)
 }
 
 // StopMsgHA is how the simulated clusters stop the Messaging Server:
-// `INST/stop-msg ha`, which returns when every daemon has exited.
+// `INST/stop-msg ha`, which returns when every daemon has exited. It takes
+// the start lock too, as a cluster runs one method of a resource at a
+// time: a start the monitor has begun finishes first, then everything
+// it started is stopped.
 func StopMsgHA(ctx context.Context, st *sim.State, out io.Writer) error {
+	unlock, err := lockFile(filepath.Join(st.Paths().RunDir(), "ha-start.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return runMsgScript(ctx, st.Paths(), "stop-msg", out)
 }
 
