@@ -140,27 +140,3 @@ func portAnswers(ctx context.Context, port int) error {
 	}
 	return conn.Close()
 }
-
-// outputHas reports whether a command's output has a line with every one
-// of the fields, in order (spacing ignored).
-func outputHas(out string, fields ...string) bool {
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) < len(fields) {
-			continue
-		}
-		for i := 0; i+len(fields) <= len(f); i++ {
-			match := true
-			for j, want := range fields {
-				if !strings.EqualFold(strings.Trim(f[i+j], "|"), want) {
-					match = false
-					break
-				}
-			}
-			if match {
-				return true
-			}
-		}
-	}
-	return false
-}

@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 
 	"github.com/msguard/msguard/collectors/facts"
@@ -76,6 +77,9 @@ func (p *planner) startMsgArgv() []string {
 	}
 	return argv
 }
+
+// errNoCollector is collect's error when the command wired no collector.
+var errNoCollector = errors.New("no collector")
 
 // collect takes a snapshot of the host, for the verify functions that
 // judge what the collectors read (versions, the store).

@@ -11,8 +11,6 @@ import (
 	"github.com/msguard/msguard/collectors/facts"
 )
 
-var errNoCollector = errors.New("no collector")
-
 // ---- §1 stop message processing -------------------------------------------
 
 var (
