@@ -5,7 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/msguard/msguard/internal/ldaptls"
+	"github.com/msguard/msguard/internal/ldapdial"
 	"net"
 	"net/url"
 	"os"
@@ -236,7 +236,7 @@ func dialLDAP(ctx context.Context, opts Options, lt ldapTarget, f *facts.LDAP) (
 // the system roots) for the URL's host name; verification is skipped only
 // with --insecure-skip-verify.
 func ldapTLSConfig(opts Options, host string) (*tls.Config, error) {
-	return ldaptls.Config(host, opts.LDAPCA, opts.InsecureSkipVerify)
+	return ldapdial.Config(host, opts.LDAPCA, opts.InsecureSkipVerify)
 }
 
 // answered reports whether err is an LDAP result from the server (as

@@ -3,7 +3,7 @@
 // TLS 1.2 at least, the server name checked, the operator's CA file (or
 // the system roots), verification skipped only on the operator's explicit
 // --insecure-skip-verify.
-package ldaptls
+package ldapdial
 
 import (
 	"crypto/tls"

@@ -1,4 +1,4 @@
-package ldaptls
+package ldapdial
 
 import (
 	"crypto/ecdsa"

@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/msguard/msguard/internal/ldaptls"
+	"github.com/msguard/msguard/internal/ldapdial"
 	"io"
 	"log/slog"
 	"net"
@@ -78,7 +78,7 @@ func (c Conn) tlsConfig() (*tls.Config, error) {
 	if u, err := url.Parse(c.URL); err == nil {
 		host = u.Hostname()
 	}
-	return ldaptls.Config(host, c.CA, c.InsecureSkipVerify)
+	return ldapdial.Config(host, c.CA, c.InsecureSkipVerify)
 }
 
 // dial connects, upgrades with StartTLS when asked, and binds. The
