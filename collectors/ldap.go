@@ -2,22 +2,20 @@ package collectors
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/msguard/msguard/internal/ldapdial"
 	"net"
 	"net/url"
 	"os"
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/msguard/msguard/collectors/facts"
+	"github.com/msguard/msguard/internal/ldapdial"
 )
 
 func init() { register(facts.CollectorLDAP, collectLDAP) }
@@ -172,71 +170,15 @@ func collectLDAP(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, e
 	return readDirectoryFacts(ctx, l, lt, f), nil
 }
 
-// dialLDAP connects within ctx's deadline and sets up TLS as asked. A
-// server that accepts and never answers cannot hold the collector past the
-// deadline: the socket's deadline is the context's, and the socket is
-// closed when the context ends.
+// dialLDAP connects within ctx's deadline and sets up TLS as asked, with
+// the dialer of every msguard LDAP connection (ldapdial): the socket's
+// deadline is the context's, and the socket is closed when the context
+// ends, so a server that accepts and never answers cannot hold the
+// collector past the deadline.
 func dialLDAP(ctx context.Context, opts Options, lt ldapTarget, f *facts.LDAP) (*ldap.Conn, error) {
 	deadline, _ := ctx.Deadline()
-	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", lt.hostPort)
-	if err != nil {
-		switch {
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("connect %s: timed out", lt.hostPort)
-		case errors.Is(err, syscall.ECONNREFUSED):
-			return nil, fmt.Errorf("connect %s: connection refused", lt.hostPort)
-		}
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Err != nil {
-			err = oe.Err
-		}
-		return nil, fmt.Errorf("connect %s: %w", lt.hostPort, err)
-	}
-	if err := raw.SetDeadline(deadline); err != nil {
-		raw.Close()
-		return nil, fmt.Errorf("connect %s: %w", lt.hostPort, err)
-	}
-	context.AfterFunc(ctx, func() { raw.Close() })
-
-	var tlsCfg *tls.Config
-	if f.TLS != "none" {
-		if tlsCfg, err = ldapTLSConfig(opts, lt.host); err != nil {
-			raw.Close()
-			return nil, err
-		}
-	}
-	conn, isTLS := raw, false
-	if f.TLS == "ldaps" {
-		tc := tls.Client(raw, tlsCfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			raw.Close()
-			return nil, ldapOpError(ctx, "tls handshake with "+lt.hostPort, err)
-		}
-		conn, isTLS = tc, true
-	}
-	l := ldap.NewConn(conn, isTLS)
-	l.Start()
-	l.SetTimeout(time.Until(deadline))
-	if f.TLS == "starttls" {
-		if err := l.StartTLS(tlsCfg); err != nil {
-			l.Close()
-			var le *ldap.Error
-			if errors.As(err, &le) && le.ResultCode != 0 && ctx.Err() == nil {
-				// The server answered the StartTLS request itself with an error.
-				err = fmt.Errorf("the server does not offer StartTLS (%w); nothing is sent in plaintext: enable TLS on the server or use an ldaps:// URL", err)
-			}
-			return nil, ldapOpError(ctx, "starttls with "+lt.hostPort, err)
-		}
-	}
-	return l, nil
-}
-
-// ldapTLSConfig verifies the server's certificate against --ldap-ca (else
-// the system roots) for the URL's host name; verification is skipped only
-// with --insecure-skip-verify.
-func ldapTLSConfig(opts Options, host string) (*tls.Config, error) {
-	return ldapdial.Config(host, opts.LDAPCA, opts.InsecureSkipVerify)
+	return ldapdial.Dial(ctx, ldapdial.Target{URL: lt.scheme + "://" + lt.hostPort, StartTLS: f.TLS == "starttls",
+		CA: opts.LDAPCA, InsecureSkipVerify: opts.InsecureSkipVerify, Timeout: time.Until(deadline)})
 }
 
 // answered reports whether err is an LDAP result from the server (as

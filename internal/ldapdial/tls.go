@@ -1,8 +1,3 @@
-// Package ldaptls builds the one TLS configuration msguard uses for every
-// LDAP connection (the collectors, the LDIF export, the upgrade steps):
-// TLS 1.2 at least, the server name checked, the operator's CA file (or
-// the system roots), verification skipped only on the operator's explicit
-// --insecure-skip-verify.
 package ldapdial
 
 import (
@@ -16,9 +11,12 @@ import (
 // MinVersion is the oldest TLS version msguard speaks to a directory.
 const MinVersion = tls.VersionTLS12
 
-// Config returns the TLS settings for ldaps:// and StartTLS to host. caFile
-// is a PEM file of the CAs to trust ("" = the system roots).
-func Config(host, caFile string, insecureSkipVerify bool) (*tls.Config, error) {
+// TLSConfig returns the TLS settings for ldaps:// and StartTLS to host:
+// TLS 1.2 at least, the server name checked, the operator's CA file (or
+// the system roots), verification skipped only on the operator's explicit
+// --insecure-skip-verify. caFile is a PEM file of the CAs to trust ("" =
+// the system roots).
+func TLSConfig(host, caFile string, insecureSkipVerify bool) (*tls.Config, error) {
 	cfg := &tls.Config{ServerName: host, MinVersion: MinVersion, InsecureSkipVerify: insecureSkipVerify} //nolint:gosec // operator's explicit choice
 	if caFile == "" {
 		return cfg, nil

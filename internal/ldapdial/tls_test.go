@@ -36,7 +36,7 @@ func writeCA(t *testing.T, dir string) string {
 	return p
 }
 
-func TestConfig(t *testing.T) {
+func TestTLSConfig(t *testing.T) {
 	dir := t.TempDir()
 	ca := writeCA(t, dir)
 	notPEM := filepath.Join(dir, "not.pem")
@@ -57,10 +57,10 @@ func TestConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Config("dir.siroe.com", tt.ca, tt.insecure)
+			cfg, err := TLSConfig("dir.siroe.com", tt.ca, tt.insecure)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Config(%q) error = %v; want %q", tt.ca, err, tt.wantErr)
+					t.Fatalf("TLSConfig(%q) error = %v; want %q", tt.ca, err, tt.wantErr)
 				}
 				return
 			}
@@ -68,7 +68,7 @@ func TestConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			if cfg.MinVersion != tls.VersionTLS12 || cfg.ServerName != "dir.siroe.com" || cfg.InsecureSkipVerify != tt.insecure {
-				t.Errorf("Config = min %x, server %q, insecure %v", cfg.MinVersion, cfg.ServerName, cfg.InsecureSkipVerify)
+				t.Errorf("TLSConfig = min %x, server %q, insecure %v", cfg.MinVersion, cfg.ServerName, cfg.InsecureSkipVerify)
 			}
 			if (cfg.RootCAs != nil) != tt.wantPool {
 				t.Errorf("RootCAs set = %v; want %v", cfg.RootCAs != nil, tt.wantPool)

@@ -78,7 +78,7 @@ func (c Conn) tlsConfig() (*tls.Config, error) {
 	if u, err := url.Parse(c.URL); err == nil {
 		host = u.Hostname()
 	}
-	return ldapdial.Config(host, c.CA, c.InsecureSkipVerify)
+	return ldapdial.TLSConfig(host, c.CA, c.InsecureSkipVerify)
 }
 
 // dial connects, upgrades with StartTLS when asked, and binds. The
