@@ -1,8 +1,8 @@
 package ldapexport
 
-// A minimal LDAPv3 client for Export: dial (ldap://, ldaps://,
-// ldapi://), StartTLS, simple bind and paged subtree searches whose
-// results are decoded straight from the bytes read off the connection.
+// A minimal LDAPv3 client for Export: simple bind and paged subtree
+// searches, on a connection ldapdial opened, whose results are decoded
+// straight from the bytes read off the connection.
 //
 // go-ldap decodes every response into an asn1-ber packet tree, allocating
 // for each attribute value; on 10^5 entries that decoding and its garbage
@@ -19,20 +19,18 @@ package ldapexport
 
 import (
 	"bufio"
-	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/msguard/msguard/internal/ldapdial"
 )
 
 // BER identifier octets of the ASN.1 types and LDAP protocol operations
@@ -45,22 +43,19 @@ const (
 	berSequence    = 0x30
 	berSet         = 0x31
 
-	ldapBindRequest        = 0x60 // [APPLICATION 0] constructed
-	ldapBindResponse       = 0x61
-	ldapUnbindRequest      = 0x42 // [APPLICATION 2] primitive
-	ldapSearchRequest      = 0x63
-	ldapSearchResultEntry  = 0x64
-	ldapSearchResultDone   = 0x65
-	ldapSearchResultRef    = 0x73 // [APPLICATION 19]
-	ldapExtendedRequest    = 0x77 // [APPLICATION 23]
-	ldapExtendedResponse   = 0x78
-	ldapIntermediateResp   = 0x79
-	ldapControlsTag        = 0xa0 // [0] constructed, in LDAPMessage
-	ldapSimpleAuthTag      = 0x80 // [0] primitive, in BindRequest
-	ldapExtendedRequestOID = 0x80 // [0] primitive, in ExtendedRequest
+	ldapBindRequest       = 0x60 // [APPLICATION 0] constructed
+	ldapBindResponse      = 0x61
+	ldapUnbindRequest     = 0x42 // [APPLICATION 2] primitive
+	ldapSearchRequest     = 0x63
+	ldapSearchResultEntry = 0x64
+	ldapSearchResultDone  = 0x65
+	ldapSearchResultRef   = 0x73 // [APPLICATION 19]
+	ldapExtendedResponse  = 0x78 // [APPLICATION 24]
+	ldapIntermediateResp  = 0x79
+	ldapControlsTag       = 0xa0 // [0] constructed, in LDAPMessage
+	ldapSimpleAuthTag     = 0x80 // [0] primitive, in BindRequest
 
-	ldapOIDStartTLS = "1.3.6.1.4.1.1466.20037"
-	ldapOIDPaging   = "1.2.840.113556.1.4.319"
+	ldapOIDPaging = "1.2.840.113556.1.4.319"
 )
 
 // ldapMaxMessage bounds one LDAP message read from a server; a longer one
@@ -558,13 +553,11 @@ func (c *batchConn) SetReadDeadline(t time.Time) error {
 
 // ldapStream is a connection that runs searches with the decoder above.
 type ldapStream struct {
-	raw     net.Conn // the socket: closed to interrupt anything on it
 	batch   *batchConn
-	conn    net.Conn // batch or TLS over it
+	conn    net.Conn // from ldapdial: batch or TLS over it
 	in      *berStream
 	timeout time.Duration
 	id      int64
-	stop    func() bool
 	entry   rawEntry
 	cookie  []byte
 
@@ -574,92 +567,27 @@ type ldapStream struct {
 	pageSize, minEntry int
 }
 
-// dialStream connects, upgrades with StartTLS when asked (verifying the
-// server with c's CA; a failed upgrade is an error, never a plaintext
-// fallback) and binds. The connection is closed when ctx ends.
+// dialStream connects with ldapdial, TLS as c asks (ldaps:// or StartTLS,
+// never a plaintext fallback) running over a batchConn, and binds. The
+// connection is closed when ctx ends.
 func (c Conn) dialStream(ctx context.Context) (*ldapStream, error) {
-	tcfg, err := c.tlsConfig()
+	s := &ldapStream{timeout: c.timeout()}
+	conn, err := ldapdial.DialNet(ctx, c.target(), func(socket net.Conn) net.Conn {
+		s.batch = newBatchConn(socket)
+		return s.batch
+	})
 	if err != nil {
 		return nil, err
 	}
-	u, network, addr, err := ldapAddr(c.URL)
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", c.URL, err)
-	}
-	d := net.Dialer{Timeout: c.timeout()}
-	raw, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", c.URL, err)
-	}
-	s := &ldapStream{raw: raw, batch: newBatchConn(raw), timeout: c.timeout()}
-	s.conn = s.batch
-	s.stop = context.AfterFunc(ctx, func() { raw.Close() })
-	fail := func(err error) (*ldapStream, error) {
-		s.stop()
-		raw.Close()
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%w)", err, ctx.Err())
-		}
-		return nil, err
-	}
-	s.conn.SetDeadline(time.Now().Add(s.timeout))
-	if u.Scheme == "ldaps" {
-		tc := tls.Client(s.batch, tcfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return fail(fmt.Errorf("connect to %s: TLS handshake: %w", c.URL, err))
-		}
-		s.conn = tc
-	}
-	s.in = newBERStream(s.conn, ldapReadBuffer)
-	if c.StartTLS {
-		if u.Scheme == "ldaps" {
-			return fail(fmt.Errorf("starttls with %s: the connection is already TLS", c.URL))
-		}
-		if err := s.startTLS(ctx, tcfg); err != nil {
-			return fail(fmt.Errorf("starttls with %s: %w", c.URL, err))
-		}
-	}
+	s.conn, s.in = conn, newBERStream(conn, ldapReadBuffer)
 	if c.BindDN != "" {
-		if err := s.bind(c.BindDN, c.Password); err != nil {
-			if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
-				return fail(fmt.Errorf("bind to %s as %s: invalid credentials (wrong password or bind DN)", c.URL, c.BindDN))
-			}
-			return fail(fmt.Errorf("bind to %s as %s: %w", c.URL, c.BindDN, err))
+		conn.SetDeadline(time.Now().Add(s.timeout))
+		if err := ldapdial.BindError(ctx, c.target(), c.BindDN, s.bind(c.BindDN, c.Password)); err != nil {
+			conn.Close()
+			return nil, err
 		}
 	}
 	return s, nil
-}
-
-// ldapAddr is where an LDAP URL points: ldap:// and ldaps:// (default
-// ports 389 and 636) or ldapi:// with the socket path percent-encoded as
-// the host, as go-ldap reads them.
-func ldapAddr(raw string) (u *url.URL, network, addr string, err error) {
-	if rest, ok := strings.CutPrefix(raw, "ldapi://"); ok {
-		host, path, _ := strings.Cut(rest, "/")
-		if host, err = url.PathUnescape(host); err != nil {
-			return nil, "", "", err
-		}
-		if host == "" && path != "" {
-			host = "/" + path
-		}
-		if host == "" {
-			host = "/var/run/slapd/ldapi"
-		}
-		return &url.URL{Scheme: "ldapi", Host: host}, "unix", host, nil
-	}
-	if u, err = url.Parse(raw); err != nil {
-		return nil, "", "", err
-	}
-	port := u.Port()
-	switch u.Scheme {
-	case "ldap":
-		port = cmp.Or(port, "389")
-	case "ldaps":
-		port = cmp.Or(port, "636")
-	default:
-		return nil, "", "", fmt.Errorf("unknown scheme %q (want ldap, ldaps or ldapi)", u.Scheme)
-	}
-	return u, "tcp", net.JoinHostPort(u.Hostname(), port), nil
 }
 
 // roundTrip sends one request and reads its only response, which must be
@@ -678,29 +606,6 @@ func (s *ldapStream) roundTrip(req, resp byte, body []byte) (ldapResult, error) 
 		return ldapResult{}, malformed("response 0x%02x to request 0x%02x", m.op, req)
 	}
 	return parseLDAPResult(m.body)
-}
-
-// startTLS runs the StartTLS extended operation and the TLS handshake.
-func (s *ldapStream) startTLS(ctx context.Context, cfg *tls.Config) error {
-	res, err := s.roundTrip(ldapExtendedRequest, ldapExtendedResponse, berAppend(nil, ldapExtendedRequestOID, []byte(ldapOIDStartTLS)))
-	if err != nil {
-		return err
-	}
-	if err := res.err(); err != nil {
-		return err
-	}
-	// Nothing may come between the response and the server's handshake:
-	// anything that did would have been injected in the clear.
-	if s.in.r.Buffered() > s.in.pending {
-		return malformed("data after the StartTLS response")
-	}
-	tc := tls.Client(s.batch, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return fmt.Errorf("TLS handshake: %w", err)
-	}
-	s.conn = tc
-	s.in = newBERStream(tc, ldapReadBuffer)
-	return nil
 }
 
 // bind is a simple bind; like go-ldap, it refuses an empty password (an
@@ -855,13 +760,11 @@ func (s *ldapStream) expect(entries int) {
 	s.batch.want = max(s.pageSize-entries, 0) * max(s.minEntry, 16) / 2
 }
 
-// close unbinds (without waiting) and closes the connection.
+// close unbinds (without waiting; a connection the context closed just
+// refuses the write) and closes the connection.
 func (s *ldapStream) close() {
-	if s.stop() {
-		s.conn.SetWriteDeadline(time.Now().Add(time.Second))
-		s.id++
-		s.conn.Write(berAppend(nil, berSequence, berAppendInt(nil, berInteger, s.id), []byte{ldapUnbindRequest, 0}))
-	}
+	s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	s.id++
+	s.conn.Write(berAppend(nil, berSequence, berAppendInt(nil, berInteger, s.id), []byte{ldapUnbindRequest, 0}))
 	s.conn.Close()
-	s.raw.Close()
 }

@@ -30,6 +30,7 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/msguard/msguard/internal/ldapdial"
 	"github.com/msguard/msguard/sim"
 	"github.com/msguard/msguard/sim/directory"
 	"github.com/msguard/msguard/sim/simtest"
@@ -553,7 +554,7 @@ func (f *fakeLDAP) serve(conn net.Conn) {
 		op := p.Children[1]
 		switch op.Tag {
 		case ldap.ApplicationExtendedRequest:
-			if op.Children[0].Data.String() != ldapOIDStartTLS || f.noStartTLS || f.tls == nil {
+			if op.Children[0].Data.String() != ldapdial.OIDStartTLS || f.noStartTLS || f.tls == nil {
 				conn.Write(berMessage(id, berResultOp(ldap.ApplicationExtendedResponse, ldap.LDAPResultUnavailable, "", "StartTLS not offered")))
 				continue
 			}
@@ -781,15 +782,15 @@ func TestExportLDIFStreamFakeServer(t *testing.T) {
 		want []string
 	}{
 		{"ldaps with another CA", func(f *fakeLDAP) { f.tls = pki.server; f.ldaps = true }, func(c *Conn, _ testPKI) { c.CA = other.caFile },
-			[]string{"TLS handshake", "certificate"}},
+			[]string{"tls handshake with 127.0.0.1:", "certificate"}},
 		{"starttls with another CA", func(f *fakeLDAP) { f.tls = pki.server }, func(c *Conn, _ testPKI) { c.CA, c.StartTLS = other.caFile, true },
-			[]string{"starttls with ldap://", "certificate"}},
+			[]string{"starttls with 127.0.0.1:", "certificate"}},
 		{"starttls refused", func(f *fakeLDAP) { f.noStartTLS = true }, func(c *Conn, _ testPKI) { c.CA, c.StartTLS = pki.caFile, true },
-			[]string{"starttls with ldap://", "Unavailable", "StartTLS not offered"}},
+			[]string{"starttls with 127.0.0.1:", "the server does not offer StartTLS", "Unavailable", "StartTLS not offered"}},
 		{"wrong password", nil, func(c *Conn, _ testPKI) { c.Password = "not-it" },
-			[]string{"bind to ldap://", "invalid credentials"}},
+			[]string{"bind to 127.0.0.1:", "invalid credentials"}},
 		{"empty password", nil, func(c *Conn, _ testPKI) { c.Password = "" },
-			[]string{"bind to ldap://", "empty password"}},
+			[]string{"bind to 127.0.0.1:", "empty password"}},
 		{"no such base", func(f *fakeLDAP) { f.doneCode = ldap.LDAPResultNoSuchObject }, nil,
 			[]string{"export o=siroe.com (objectClass=*) from ldap://", "No Such Object", "no such entry: o=siroe.com"}},
 		{"directory changed underneath", func(f *fakeLDAP) { f.countExtra = 1 }, nil,
@@ -852,25 +853,6 @@ func TestExportLDIFStreamFakeServer(t *testing.T) {
 		}
 		noFiles(t, out)
 	})
-}
-
-func TestLDAPStreamAddr(t *testing.T) {
-	cases := []struct{ url, network, addr, err string }{
-		{"ldap://127.0.0.1:3389", "tcp", "127.0.0.1:3389", ""},
-		{"ldap://ds.siroe.com", "tcp", "ds.siroe.com:389", ""},
-		{"ldaps://ds.siroe.com", "tcp", "ds.siroe.com:636", ""},
-		{"ldap://[::1]:389", "tcp", "[::1]:389", ""},
-		{"ldapi://%2Fvar%2Frun%2Fslapd%2Fldapi", "unix", "/var/run/slapd/ldapi", ""},
-		{"ldapi:///run/ldapi", "unix", "/run/ldapi", ""},
-		{"ldapi://", "unix", "/var/run/slapd/ldapi", ""},
-		{"http://ds.siroe.com", "", "", "unknown scheme"},
-	}
-	for _, tc := range cases {
-		_, network, addr, err := ldapAddr(tc.url)
-		if network != tc.network || addr != tc.addr || (tc.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.err) {
-			t.Errorf("ldapAddr(%s) = %s %s %v; want %s %s %s", tc.url, network, addr, err, tc.network, tc.addr, tc.err)
-		}
-	}
 }
 
 // TestExportLDIFStreamMatchesGoLDAP exports from a real slapd and compares

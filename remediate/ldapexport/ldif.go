@@ -2,15 +2,11 @@ package ldapexport
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/msguard/msguard/internal/ldapdial"
 	"io"
 	"log/slog"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +15,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/msguard/msguard/internal/atomicfile"
+	"github.com/msguard/msguard/internal/ldapdial"
 )
 
 // ldifPageSize is the paged-results page size of an export, as
@@ -35,13 +32,9 @@ const ldifCountPageSize = 10000
 // (RFC 2849), as ldapsearch does.
 const ldifFoldWidth = 76
 
-// defaultLDAPTimeout bounds a dial and each request when Conn.Timeout
-// is zero.
-const defaultLDAPTimeout = 30 * time.Second
-
 // Conn says how to reach and bind to a directory server.
 type Conn struct {
-	URL      string // ldap://host:port or ldaps://host:port
+	URL      string // ldap://host:port, ldaps://host:port or ldapi://path
 	BindDN   string // empty: anonymous
 	Password string // never logged nor put in an error
 	Timeout  time.Duration
@@ -65,51 +58,32 @@ func (c Conn) LogValue() slog.Value {
 		slog.Bool("starttls", c.StartTLS))
 }
 
+// target is where and how ldapdial connects for c.
+func (c Conn) target() ldapdial.Target {
+	return ldapdial.Target{URL: c.URL, StartTLS: c.StartTLS, CA: c.CA, InsecureSkipVerify: c.InsecureSkipVerify, Timeout: c.Timeout}
+}
+
+// timeout bounds each request: Timeout, else ldapdial's default.
 func (c Conn) timeout() time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout
 	}
-	return defaultLDAPTimeout
+	return ldapdial.DefaultTimeout
 }
 
-// tlsConfig builds the TLS settings for ldaps:// and StartTLS.
-func (c Conn) tlsConfig() (*tls.Config, error) {
-	var host string
-	if u, err := url.Parse(c.URL); err == nil {
-		host = u.Hostname()
-	}
-	return ldapdial.TLSConfig(host, c.CA, c.InsecureSkipVerify)
-}
-
-// dial connects, upgrades with StartTLS when asked, and binds. The
+// Dial connects with ldapdial (ldaps:// or StartTLS as c asks, never a
+// plaintext fallback) and binds as c.BindDN (anonymous without one). The
 // connection closes when ctx ends.
 func (c Conn) Dial(ctx context.Context) (*ldap.Conn, error) {
-	tcfg, err := c.tlsConfig()
+	t := c.target()
+	conn, err := ldapdial.Dial(ctx, t)
 	if err != nil {
 		return nil, err
-	}
-	conn, err := ldap.DialURL(c.URL, ldap.DialWithDialer(&net.Dialer{Timeout: c.timeout()}), ldap.DialWithTLSConfig(tcfg))
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", c.URL, err)
-	}
-	conn.SetTimeout(c.timeout())
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	fail := func(err error) (*ldap.Conn, error) {
-		stop()
-		conn.Close()
-		return nil, err
-	}
-	if c.StartTLS {
-		if err := conn.StartTLS(tcfg); err != nil {
-			return fail(fmt.Errorf("starttls with %s: %w", c.URL, err))
-		}
 	}
 	if c.BindDN != "" {
-		if err := conn.Bind(c.BindDN, c.Password); err != nil {
-			if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
-				return fail(fmt.Errorf("bind to %s as %s: invalid credentials (wrong password or bind DN)", c.URL, c.BindDN))
-			}
-			return fail(fmt.Errorf("bind to %s as %s: %w", c.URL, c.BindDN, err))
+		if err := ldapdial.Bind(ctx, conn, t, c.BindDN, c.Password); err != nil {
+			conn.Close()
+			return nil, err
 		}
 	}
 	return conn, nil
