@@ -224,27 +224,26 @@ func connectError(ctx context.Context, addr string, err error) error {
 }
 
 // opError names a failed operation, saying "timed out" when a deadline
-// ended it and "context canceled" when the caller's context did; the
-// context's error stays in the chain (errors.Is).
+// ended it and "context canceled" when the caller's context did; either
+// is in the chain for errors.Is.
 func opError(ctx context.Context, op string, err error) error {
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
 		return fmt.Errorf("%s: %w", op, ctx.Err())
-	case ctx.Err() != nil:
-		return fmt.Errorf("%s: %w", op, timedOut{ctx.Err()})
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("%s: %w", op, timedOut{err})
+	case ctx.Err() != nil, errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, timedOut{})
 	}
 	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-		return fmt.Errorf("%s: %w", op, timedOut{context.DeadlineExceeded})
+		return fmt.Errorf("%s: %w", op, timedOut{})
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// timedOut reads "timed out" and wraps the deadline that ended the
-// operation.
-type timedOut struct{ cause error }
+// timedOut reads "timed out"; it is both context.DeadlineExceeded and
+// os.ErrDeadlineExceeded (the context's deadline and the socket's are
+// the same, and either may fire first).
+type timedOut struct{}
 
-func (e timedOut) Error() string { return "timed out" }
-func (e timedOut) Unwrap() error { return e.cause }
-func (e timedOut) Timeout() bool { return true }
+func (timedOut) Error() string   { return "timed out" }
+func (timedOut) Unwrap() []error { return []error{context.DeadlineExceeded, os.ErrDeadlineExceeded} }
+func (timedOut) Timeout() bool   { return true }
