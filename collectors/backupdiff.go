@@ -1,10 +1,7 @@
 package collectors
 
 import (
-	"bytes"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strings"
 
@@ -20,58 +17,48 @@ var keyedBackupFiles = map[string]bool{"config/msg.conf": true, "config/local.co
 // is compared by its keys (msg.conf, local.conf) rather than by its lines.
 func IsKeyedBackupFile(name string) bool { return keyedBackupFiles[name] }
 
-// collectBackupDiffs compares every regular file of the backup directory
+// backupDiffs compares every regular file of the backup directory
 // backupRel (relative to root) with the file of the same name under inst,
-// except the keyed ones. The collector script does the same on the host
-// (collect.sh, section backupdiff).
-func collectBackupDiffs(root, inst, backupRel string) []facts.BackupDiff {
-	dir := filepath.Join(root, filepath.FromSlash(backupRel))
+// except the keyed ones: h says which differ (Host.CompareBackup), and
+// text files are compared here line by line, secrets redacted.
+func backupDiffs(h Host, root, inst, backupRel string) []facts.BackupDiff {
+	dir := path.Join(root, backupRel)
 	var out []facts.BackupDiff
-	// The trailing separator follows a backup directory that is a link.
-	_ = filepath.WalkDir(dir+string(filepath.Separator), func(path string, de fs.DirEntry, err error) error {
-		if err != nil || !de.Type().IsRegular() {
-			return nil
+	for _, row := range h.CompareBackup(dir, inst) {
+		if IsKeyedBackupFile(row.Rel) {
+			continue
 		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return nil
+		d := facts.BackupDiff{Backup: backupRel, Name: row.Rel}
+		switch row.State {
+		case "absent":
+			d.State = facts.BackupFileAbsent
+		case "binary":
+			d.State = facts.BackupBinaryDiffers
+		case "unreadable":
+			d.State, d.Error = facts.BackupUnreadable, row.Err
+		case "text":
+			old, err := h.ReadFile(path.Join(dir, row.Rel))
+			if err != nil {
+				d.State, d.Error = facts.BackupUnreadable, err.Error()
+				break
+			}
+			cur, err := h.ReadFile(path.Join(inst, row.Rel))
+			if err != nil {
+				d.State, d.Error = facts.BackupUnreadable, err.Error()
+				break
+			}
+			diff, differs := LineDiff(RedactLines(SplitLines(old.Data)), RedactLines(SplitLines(cur.Data)))
+			if !differs {
+				continue
+			}
+			d.State, d.Missing, d.MissingTotal = diff.State, diff.Missing, diff.MissingTotal
+		default:
+			continue
 		}
-		name := filepath.ToSlash(rel)
-		if IsKeyedBackupFile(name) {
-			return nil
-		}
-		if d, ok := compareBackupFile(path, filepath.Join(inst, rel)); ok {
-			d.Backup, d.Name = backupRel, name
-			out = append(out, d)
-		}
-		return nil
-	})
+		out = append(out, d)
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-// compareBackupFile compares a backup copy with the current file; ok is
-// false when the current file carries everything over.
-func compareBackupFile(backup, current string) (facts.BackupDiff, bool) {
-	old, err := readLimited(backup)
-	if err != nil {
-		return facts.BackupDiff{State: facts.BackupUnreadable, Error: err.Error()}, true
-	}
-	// As the script's test -f: anything but a regular file is absent.
-	if fi, err := os.Stat(current); err != nil || !fi.Mode().IsRegular() {
-		return facts.BackupDiff{State: facts.BackupFileAbsent}, true
-	}
-	cur, err := readLimited(current)
-	if err != nil {
-		return facts.BackupDiff{State: facts.BackupUnreadable, Error: err.Error()}, true
-	}
-	switch {
-	case bytes.Equal(old, cur):
-		return facts.BackupDiff{}, false
-	case bytes.IndexByte(old, 0) >= 0 || bytes.IndexByte(cur, 0) >= 0:
-		return facts.BackupDiff{State: facts.BackupBinaryDiffers}, true
-	}
-	return LineDiff(RedactLines(SplitLines(old)), RedactLines(SplitLines(cur)))
 }
 
 // SplitLines splits a text file into lines, without their "\n" and one

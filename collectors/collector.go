@@ -56,6 +56,8 @@ type Target struct {
 	SlapdIDs []string
 	// InstallInf is setup/install.inf parsed, passwords included.
 	InstallInf map[string]map[string]string
+	// host is where the collectors read the install.
+	host Host
 	// probeParent is the pid whose children are msguard's own probes (the
 	// collecting process): the processes collector leaves them out.
 	probeParent int
@@ -65,14 +67,27 @@ type Target struct {
 // could not read although it produced facts; err means no facts at all.
 type collectFunc func(ctx context.Context, t *Target, s *facts.Snapshot) (partial []string, err error)
 
-// registered maps a collector name to its function; each collector file
-// registers itself in an init function. The install collector is not in
-// it: it runs first and resolves the Target the others read.
-var registered = map[string]collectFunc{}
-
-func register(name string, f collectFunc) {
-	if _, dup := registered[name]; dup {
-		panic("collectors: " + name + " registered twice")
-	}
-	registered[name] = f
+// registry is the one list of collectors: each reads its material through
+// the Target's Host and decides its fact family (facts.Families names the
+// field it fills). The install collector is not in it: it runs first
+// (ResolveTargetOn) and resolves the Target the others read.
+//
+// One collector still reads this machine directly rather than through the
+// Host (liveOnly): ldap (the directory over the network, where a bundle
+// holds ldapsearch's LDIF). CollectFrom leaves it to its caller.
+var registry = []struct {
+	name     string
+	run      collectFunc
+	liveOnly bool
+}{
+	{facts.CollectorVersions, collectVersions, false},
+	{facts.CollectorProcesses, collectProcesses, false},
+	{facts.CollectorMounts, collectMounts, false},
+	{facts.CollectorQueue, collectQueue, false},
+	{facts.CollectorStore, collectStore, false},
+	{facts.CollectorConfigs, collectConfigs, false},
+	{facts.CollectorLDAP, collectLDAP, true},
+	{facts.CollectorHA, collectHA, false},
+	{facts.CollectorMailLog, collectMailLog, false},
+	{facts.CollectorRunState, collectRunState, false},
 }

@@ -3,8 +3,6 @@ package collectors
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,8 +17,6 @@ import (
 	"github.com/msguard/msguard/collectors/parse"
 )
 
-func init() { register(facts.CollectorConfigs, collectConfigs) }
-
 // maxConfigSize bounds a configuration file read into memory.
 const maxConfigSize = 64 << 20
 
@@ -34,6 +30,8 @@ type configFile struct {
 	raw  map[string]string
 	data []byte
 	ok   bool // read (even if it did not fully parse)
+	// notGathered: the bundle does not hold the file.
+	notGathered bool
 }
 
 // collectConfigs reads the messaging, MTA, Administration Server and Web
@@ -47,8 +45,8 @@ func collectConfigs(ctx context.Context, t *Target, s *facts.Snapshot) ([]string
 		if err := ctx.Err(); err != nil {
 			return &configFile{fact: facts.ConfigFile{Name: relName(t.Root, path), Error: err.Error()}}
 		}
-		cf := readConfig(t.Root, path, p)
-		if !cf.ok && optional && cf.fact.Error == errNotFound {
+		cf := readConfig(t.host, t.Root, path, p)
+		if !cf.ok && optional && (cf.fact.Error == errNotFound || cf.notGathered) {
 			return cf
 		}
 		c.Files = append(c.Files, cf.fact)
@@ -92,7 +90,7 @@ func collectConfigs(ctx context.Context, t *Target, s *facts.Snapshot) ([]string
 
 		// The 5.2 setup moves the old configuration to backup.<timestamp>:
 		// postflight compares it with the new files.
-		backups := backupDirs(t.Root, t.InstDir)
+		backups := backupDirs(t.host, t.Root, t.InstDir)
 		for _, b := range backups {
 			dir := filepath.Join(t.Root, filepath.FromSlash(b), "config")
 			read(filepath.Join(dir, "msg.conf"), parse.MsgConf, false)
@@ -100,7 +98,7 @@ func collectConfigs(ctx context.Context, t *Target, s *facts.Snapshot) ([]string
 		}
 		// Every other file of the newest backup, line by line.
 		if n := len(backups); n > 0 && ctx.Err() == nil {
-			c.BackupDiffs = collectBackupDiffs(t.Root, t.InstDir, backups[n-1])
+			c.BackupDiffs = backupDiffs(t.host, t.Root, t.InstDir, backups[n-1])
 		}
 	}
 
@@ -112,7 +110,7 @@ func collectConfigs(ctx context.Context, t *Target, s *facts.Snapshot) ([]string
 	}
 
 	if t.WSRoot != "" {
-		for _, inst := range httpsInstances(t.WSRoot) {
+		for _, inst := range subdirs(t.host, t.WSRoot, "https-") {
 			dir := filepath.Join(t.WSRoot, inst, "config")
 			magnus := read(filepath.Join(dir, "magnus.conf"), parse.Magnus, false)
 			if p, ok := firstPort(magnus.raw["Port"]); ok {
@@ -125,7 +123,7 @@ func collectConfigs(ctx context.Context, t *Target, s *facts.Snapshot) ([]string
 
 	readable := 0
 	for _, f := range c.Files {
-		if f.SHA256 != "" {
+		if f.Error == "" || strings.HasPrefix(f.Error, "parse:") {
 			readable++
 		}
 	}
@@ -142,26 +140,26 @@ func collectConfigs(ctx context.Context, t *Target, s *facts.Snapshot) ([]string
 // errNotFound is the Error of a configuration file that does not exist.
 const errNotFound = "not found"
 
-// readConfig reads and hashes one file and parses it with p (nil: hash
+// readConfig reads one file from h and parses it with p (nil: digest
 // only). Values are redacted in the fact and kept raw in the result.
-func readConfig(root, path string, p configParser) *configFile {
+func readConfig(h Host, root, path string, p configParser) *configFile {
 	cf := &configFile{fact: facts.ConfigFile{Name: relName(root, path)}}
-	data, err := readLimited(path)
+	f, err := h.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		cf.fact.Error = errNotFound
 		return cf
 	case err != nil:
 		cf.fact.Error = err.Error()
+		cf.notGathered = errors.Is(err, ErrNotGathered)
 		return cf
 	}
-	cf.ok, cf.data = true, data
-	sum := sha256.Sum256(data)
-	cf.fact.SHA256 = hex.EncodeToString(sum[:])
+	cf.ok, cf.data = true, f.Data
+	cf.fact.SHA256 = f.SHA256
 	if p == nil {
 		return cf
 	}
-	raw, err := p(bytes.NewReader(data))
+	raw, err := p(bytes.NewReader(f.Data))
 	if err != nil {
 		cf.fact.Error = fmt.Sprintf("parse: %v", err)
 	}

@@ -6,17 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/msguard/msguard/collectors/facts"
 )
-
-func init() { register(facts.CollectorHA, collectHA) }
 
 // haCommandTimeout bounds each cluster command (the collector's own
 // deadline, when sooner, wins).
@@ -65,22 +61,23 @@ const (
 // Every command runs with a timeout; a command that fails or times out is
 // listed as partial, with the kind still reported.
 func collectHA(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, error) {
+	h := t.host
 	path := t.Path
 	if path == "" {
 		path = os.Getenv("PATH")
 	}
-	h := &facts.HA{Kind: HANone}
+	ha := &facts.HA{Kind: HANone}
 	found := map[string]string{}
 	for _, tool := range []string{"hareg", "hagrp", "hares", "scrgadm", "scstat"} {
-		if p := lookPathIn(tool, path); p != "" {
+		if p := h.LookPath(tool, path); p != "" {
 			found[tool] = p
-			h.Tools = append(h.Tools, tool)
+			ha.Tools = append(ha.Tools, tool)
 		}
 	}
 	var partial []string
 	var raw bytes.Buffer
 	runErr := func(tool string, args ...string) (string, error) {
-		out, err := runTool(ctx, found[tool], path, args...)
+		out, err := runTool(ctx, h, found[tool], path, args...)
 		fmt.Fprintf(&raw, "$ %s\n%s", strings.Join(append([]string{tool}, args...), " "), out)
 		if err != nil {
 			partial = append(partial, err.Error())
@@ -93,68 +90,69 @@ func collectHA(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, err
 	}
 	switch {
 	case found["scrgadm"] != "" && found["scstat"] != "":
-		h.Kind = HASC3
+		ha.Kind = HASC3
 		if out, ok := run("scstat", "-g"); ok {
-			h.Services = parseGroupStates(out, parseSC3Line)
+			ha.Services = parseGroupStates(out, parseSC3Line)
 		}
 		out, err := runErr("scstat", "-n")
-		h.Nodes, h.NodesError = SC3Nodes(out, err)
-		me := shortName(hostName())
-		for i := range h.Nodes {
-			n := &h.Nodes[i]
+		ha.Nodes, ha.NodesError = SC3Nodes(out, err)
+		me := shortName(h.NodeName())
+		for i := range ha.Nodes {
+			n := &ha.Nodes[i]
 			if !SC3NodeOnline(n) {
 				continue
 			}
 			n.Local = n.Name == me
 			args := SC3AgentCommand(n.Name, n.Local)
-			exe := lookPathIn(args[0], path)
+			exe := h.LookPath(args[0], path)
 			if exe == "" {
 				SC3NodeAgent(n, "", 0, fmt.Errorf("%s not found", args[0]))
 				continue
 			}
-			out, rc, err := runToolRC(ctx, exe, path, args[1:]...)
-			SC3NodeAgent(n, out, rc, err)
+			out, err := h.Run(ctx, Command{Exe: exe, Args: args[1:], Path: path, Merge: true, Group: true, Timeout: haCommandTimeout})
+			if err != nil {
+				out.RC = -1
+			}
+			SC3NodeAgent(n, out.Stdout, out.RC, err)
 		}
-		if p := lookPathIn("pkginfo", path); p != "" {
-			_, err := runTool(ctx, p, path, "SUNWscims")
-			var ee *exec.ExitError
+		if p := h.LookPath("pkginfo", path); p != "" {
+			out, err := h.Run(ctx, Command{Exe: p, Args: []string{"SUNWscims"}, Path: path, Group: true, Timeout: haCommandTimeout})
 			switch {
-			case err == nil:
-				h.AgentPackage = true
-			case errors.As(err, &ee): // not installed
-			default:
+			case err != nil:
 				partial = append(partial, err.Error())
+			case out.RC == 0:
+				ha.AgentPackage = true
 			}
 		} else {
 			partial = append(partial, "pkginfo not found: cluster agent package SUNWscims not checked")
 		}
 	case found["hagrp"] != "" && found["hares"] != "":
-		h.Kind = HAVCS
+		ha.Kind = HAVCS
 		if out, ok := run("hagrp", "-state", vcsGroup); ok {
-			h.Services = parseGroupStates(out, parseVCSStateLine)
+			ha.Services = parseGroupStates(out, parseVCSStateLine)
 		}
 		if out, ok := run("hares", "-dep"); ok {
-			h.Dependencies = parseVCSDeps(out)
+			ha.Dependencies = parseVCSDeps(out)
 		}
 	case found["hareg"] != "":
-		h.Kind = HASC22
+		ha.Kind = HASC22
 		if out, ok := run("hareg"); ok {
-			h.Services = parseHareg(out)
+			ha.Services = parseHareg(out)
 		}
-		if found["haget"] = lookPathIn("haget", path); found["haget"] == "" {
-			h.Master, h.IsMaster, h.MasterError = SC22Master("", errors.New("haget not found"), "", nil)
-			partial = append(partial, h.MasterError)
+		if found["haget"] = h.LookPath("haget", path); found["haget"] == "" {
+			ha.Master, ha.IsMaster, ha.MasterError = SC22Master("", errors.New("haget not found"), "", nil)
+			partial = append(partial, ha.MasterError)
 			break
 		}
 		master, merr := runErr("haget", "-f", "master", "-h", sc22Logical)
 		mastered, derr := runErr("haget", "-f", "mastered")
-		h.Master, h.IsMaster, h.MasterError = SC22Master(master, merr, mastered, derr)
+		ha.Master, ha.IsMaster, ha.MasterError = SC22Master(master, merr, mastered, derr)
 	}
 	if raw.Len() > haRawLimit {
 		raw.Truncate(haRawLimit)
 	}
-	h.Raw = raw.String()
-	s.HA = h
+	ha.Raw = raw.String()
+	s.HA = ha
 	return partial, nil
 }
 
@@ -173,62 +171,24 @@ func lookPathIn(name, path string) string {
 	return ""
 }
 
-// runTool runs a cluster CLI with a timeout, in its own process group so
-// that a timeout kills whatever it started too.
-func runTool(ctx context.Context, exe, path string, args ...string) (string, error) {
-	name := strings.Join(append([]string{filepath.Base(exe)}, args...), " ")
-	ctx, cancel := context.WithTimeout(ctx, haCommandTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Env = append(os.Environ(), "PATH="+path, "LC_ALL=C")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		return out.String(), fmt.Errorf("%s: timed out", name)
-	}
+// runTool runs a cluster CLI on h with a timeout, in its own process
+// group so that a timeout kills whatever it started too. Its standard
+// output is returned; a failure names the command, its exit status and
+// the first line it wrote on standard error.
+func runTool(ctx context.Context, h Host, exe, path string, args ...string) (string, error) {
+	c := Command{Exe: exe, Args: args, Path: path, Group: true, Timeout: haCommandTimeout}
+	out, err := h.Run(ctx, c)
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.IndexByte(msg, '\n'); i >= 0 {
-			msg = msg[:i]
+		return out.Stdout, err
+	}
+	if out.RC != 0 {
+		err := fmt.Errorf("%s: exit status %d", c.Name(), out.RC)
+		if msg := firstLine(out.Stderr); msg != "" {
+			err = fmt.Errorf("%w: %s", err, msg)
 		}
-		if msg != "" {
-			return out.String(), fmt.Errorf("%s: %w: %s", name, err, msg)
-		}
-		return out.String(), fmt.Errorf("%s: %w", name, err)
+		return out.Stdout, err
 	}
-	return out.String(), nil
-}
-
-// runToolRC runs a command as runTool does and returns its standard output
-// and error together, and its exit code; err is set only when it could not
-// run or timed out.
-func runToolRC(ctx context.Context, exe, path string, args ...string) (string, int, error) {
-	name := strings.Join(append([]string{filepath.Base(exe)}, args...), " ")
-	ctx, cancel := context.WithTimeout(ctx, haCommandTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Env = append(os.Environ(), "PATH="+path, "LC_ALL=C")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		return out.String(), -1, fmt.Errorf("%s: timed out", name)
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return out.String(), ee.ExitCode(), nil
-	}
-	if err != nil {
-		return out.String(), -1, fmt.Errorf("%s: %w", name, err)
-	}
-	return out.String(), 0, nil
+	return out.Stdout, nil
 }
 
 // hostName is this host's name as uname -n gives it ("" when unknown).

@@ -176,7 +176,7 @@ esac
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			s := &facts.Snapshot{}
-			partial, err := collectHA(ctx, &Target{Options: Options{Path: path}}, s)
+			partial, err := collectHA(ctx, &Target{Options: Options{Path: path}, host: LiveHost{}}, s)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,12 +1,14 @@
 package collectors
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,34 +26,76 @@ const hostLookupTimeout = 5 * time.Second
 // backupDirRe matches INST/backup.<YYYYMMDDhhmmss>, left by the 5.2 setup.
 var backupDirRe = regexp.MustCompile(`^backup\.\d{14}$`)
 
-// ResolveTarget checks the server root named in opts and resolves the
-// install every other collector reads: the root, the Web Server root, the
-// messaging instance and install.inf. It returns an error only when the
-// root is unusable (missing, not a directory, unreadable) or the instance
-// is ambiguous; a root that exists but lacks admin-serv/, setup/install.inf
-// or an msg-* instance gives Install.Valid = false with Problems saying
-// what is missing. The returned Install never holds a secret.
+// Advice is how a Host's errors tell the operator what to do: the flag
+// that names the server root, the one that picks the instance, and who
+// can read the root.
+type Advice struct {
+	Root, Instance, Reader string
+}
+
+// liveAdvice is the advice of msguard's own flags.
+var liveAdvice = Advice{
+	Root:     "pass --server-root with the directory that holds setup/install.inf",
+	Instance: "pass --instance with one of them",
+	Reader:   "run as a user that can read it (root)",
+}
+
+// ResolveTarget checks the server root named in opts on this machine and
+// resolves the install every other collector reads (see ResolveTargetOn).
 func ResolveTarget(opts Options) (*Target, *facts.Install, error) {
 	if opts.ServerRoot == "" {
-		return nil, nil, errors.New("no server root given: pass --server-root with the directory that holds setup/install.inf")
+		return nil, nil, errors.New("no server root given: " + liveAdvice.Root)
 	}
 	root, err := filepath.Abs(opts.ServerRoot)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server root %s: %w", opts.ServerRoot, err)
 	}
-	entries, err := readRoot(root)
+	opts.ServerRoot = root
+	if opts.WebServerRoot != "" {
+		ws, err := filepath.Abs(opts.WebServerRoot)
+		if err != nil {
+			return nil, nil, fmt.Errorf("webserver root %s: %w", opts.WebServerRoot, err)
+		}
+		opts.WebServerRoot = ws
+	}
+	return ResolveTargetOn(LiveHost{Hostnames: opts.Hostnames}, opts, liveAdvice)
+}
+
+// ResolveTargetOn checks the server root opts.ServerRoot (absolute) on h
+// and resolves the install every other collector reads: the root, the Web
+// Server root, the messaging instance and install.inf. It returns an
+// error only when the root is unusable (missing, not a directory,
+// unreadable) or the instance is ambiguous; a root that exists but lacks
+// admin-serv/, setup/install.inf or an msg-* instance gives Install.Valid
+// = false with Problems saying what is missing. The returned Install
+// never holds a secret.
+func ResolveTargetOn(h Host, opts Options, advice Advice) (*Target, *facts.Install, error) {
+	root := opts.ServerRoot
+	if root == "" {
+		return nil, nil, errors.New("no server root given: " + advice.Root)
+	}
+	switch h.Kind(root) {
+	case PathDir:
+	case PathMissing:
+		return nil, nil, fmt.Errorf("server root %s does not exist: %s", root, advice.Root)
+	case PathUnreadable:
+		return nil, nil, fmt.Errorf("server root %s is unreadable: %s", root, advice.Reader)
+	default:
+		return nil, nil, fmt.Errorf("server root %s is not a directory: %s", root, advice.Root)
+	}
+	entries, err := h.ReadDir(root)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("server root %s is unreadable: %w: %s", root, unwrapPath(err), advice.Reader)
 	}
 
-	t := &Target{Options: opts, Root: root}
+	t := &Target{Options: opts, Root: root, host: h}
 	in := &facts.Install{}
 	var msgs, https []string
 	for _, e := range entries {
-		if !isDir(root, e) {
+		if !e.Dir {
 			continue
 		}
-		switch name := e.Name(); {
+		switch name := e.Name; {
 		case strings.HasPrefix(name, "msg-"):
 			msgs = append(msgs, name)
 		case strings.HasPrefix(name, "slapd-"):
@@ -63,7 +107,7 @@ func ResolveTarget(opts Options) (*Target, *facts.Install, error) {
 	}
 	in.MsgInstances = msgs
 
-	if st, err := os.Stat(filepath.Join(root, "admin-serv")); err != nil || !st.IsDir() {
+	if h.Kind(path.Join(root, "admin-serv")) != PathDir {
 		in.Problems = append(in.Problems, "no admin-serv/ directory in "+root)
 	}
 
@@ -77,35 +121,29 @@ func ResolveTarget(opts Options) (*Target, *facts.Install, error) {
 	case len(msgs) == 1:
 		inst = strings.TrimPrefix(msgs[0], "msg-")
 	case len(msgs) > 1:
-		return nil, nil, fmt.Errorf("server root %s holds %d messaging instances (%s): pass --instance with one of them",
-			root, len(msgs), strings.Join(msgs, ", "))
+		return nil, nil, fmt.Errorf("server root %s holds %d messaging instances (%s): %s",
+			root, len(msgs), strings.Join(msgs, ", "), advice.Instance)
 	default:
 		in.Problems = append(in.Problems, "no msg-* messaging instance in "+root)
 	}
 	if inst != "" {
 		t.Instance = inst
-		t.InstDir = filepath.Join(root, "msg-"+inst)
-		in.StorePath = filepath.Join(t.InstDir, "store", "partition", "primary")
-		in.QueuePath = filepath.Join(t.InstDir, "imta", "queue")
-		if st, err := os.Stat(in.StorePath); err == nil && st.IsDir() {
-			in.StoreExists = true
-		}
-		in.Backups = backupDirs(root, t.InstDir)
+		t.InstDir = path.Join(root, "msg-"+inst)
+		in.StorePath = path.Join(t.InstDir, "store", "partition", "primary")
+		in.QueuePath = path.Join(t.InstDir, "imta", "queue")
+		in.StoreExists = h.Kind(in.StorePath) == PathDir
+		in.Backups = backupDirs(h, root, t.InstDir)
 	}
 
 	// Web Server root: the one given, else the server root when it holds
 	// https-admserv.
-	switch {
-	case opts.WebServerRoot != "":
-		ws, err := filepath.Abs(opts.WebServerRoot)
-		if err != nil {
-			return nil, nil, fmt.Errorf("webserver root %s: %w", opts.WebServerRoot, err)
-		}
+	switch ws := opts.WebServerRoot; {
+	case ws != "":
 		t.WSRoot = ws
 		if ws != root {
-			https = httpsInstances(ws)
+			https = subdirs(h, ws, "https-")
 		}
-		if st, err := os.Stat(ws); err != nil || !st.IsDir() {
+		if h.Kind(ws) != PathDir {
 			in.Problems = append(in.Problems, "webserver root "+ws+" is not a directory")
 		}
 	case slices.Contains(https, "https-admserv"):
@@ -113,34 +151,28 @@ func ResolveTarget(opts Options) (*Target, *facts.Install, error) {
 	}
 	in.HTTPSInstances = https
 
-	readInstallInf(t, in)
-	in.ThisHost = opts.Hostnames
-	if len(in.ThisHost) == 0 {
-		in.ThisHost = localHostnames()
-	}
-	in.ThisHost = normaliseHosts(in.ThisHost)
+	readInstallInf(h, t, in)
+	in.ThisHost = normaliseHosts(h.HostNames())
 	in.SameMachine = sameMachine(in.FullMachineName, in.ThisHost)
 	in.Valid = len(in.Problems) == 0
 	return t, in, nil
 }
 
-// readRoot lists the server root, or explains why it cannot be used.
-func readRoot(root string) ([]os.DirEntry, error) {
-	const hint = "pass --server-root with the directory that holds setup/install.inf"
-	st, err := os.Stat(root)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("server root %s does not exist: %s", root, hint)
-	case err != nil:
-		return nil, fmt.Errorf("server root %s: %w: run as a user that can read it", root, err)
-	case !st.IsDir():
-		return nil, fmt.Errorf("server root %s is not a directory: %s", root, hint)
-	}
-	entries, err := os.ReadDir(root)
+// subdirs lists the directories of dir whose names start with prefix, in
+// name order (none when dir cannot be read).
+func subdirs(h Host, dir, prefix string) []string {
+	entries, err := h.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("server root %s is unreadable: %w: run as a user that can read it (root)", root, err)
+		return nil
 	}
-	return entries, nil
+	var out []string
+	for _, e := range entries {
+		if e.Dir && strings.HasPrefix(e.Name, prefix) {
+			out = append(out, e.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // isDir reports whether e is a directory or a symbolic link to one.
@@ -155,48 +187,23 @@ func isDir(dir string, e os.DirEntry) bool {
 	return err == nil && st.IsDir()
 }
 
-// httpsInstances lists the https-* directories of a Web Server root.
-func httpsInstances(ws string) []string {
-	entries, err := os.ReadDir(ws)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "https-") && isDir(ws, e) {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
-
 // backupDirs lists INST/backup.<timestamp> directories, relative to root,
 // oldest first.
-func backupDirs(root, inst string) []string {
-	entries, err := os.ReadDir(inst)
-	if err != nil {
-		return nil
-	}
+func backupDirs(h Host, root, inst string) []string {
 	var out []string
-	for _, e := range entries {
-		if backupDirRe.MatchString(e.Name()) && isDir(inst, e) {
-			rel, err := filepath.Rel(root, filepath.Join(inst, e.Name()))
-			if err != nil {
-				continue
-			}
-			out = append(out, filepath.ToSlash(rel))
+	for _, name := range subdirs(h, inst, "backup.") {
+		if backupDirRe.MatchString(name) {
+			out = append(out, relName(root, path.Join(inst, name)))
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 
 // readInstallInf parses setup/install.inf into t (secrets included) and a
 // redacted copy into in. A missing, unreadable or malformed file is a
 // problem of the install, not an error.
-func readInstallInf(t *Target, in *facts.Install) {
-	path := filepath.Join(t.Root, "setup", "install.inf")
-	f, err := os.Open(path)
+func readInstallInf(h Host, t *Target, in *facts.Install) {
+	f, err := h.ReadFile(path.Join(t.Root, "setup", "install.inf"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			in.Problems = append(in.Problems, "no setup/install.inf in "+t.Root)
@@ -205,8 +212,7 @@ func readInstallInf(t *Target, in *facts.Install) {
 		}
 		return
 	}
-	defer f.Close()
-	inf, err := parse.INF(f)
+	inf, err := parse.INF(bytes.NewReader(f.Data))
 	if err != nil {
 		in.Problems = append(in.Problems, fmt.Sprintf("parse setup/install.inf: %v", err))
 		return

@@ -18,8 +18,6 @@ import (
 	"github.com/msguard/msguard/internal/ldapdial"
 )
 
-func init() { register(facts.CollectorLDAP, collectLDAP) }
-
 // Directory defaults, as an iPlanet install uses them.
 const (
 	DefaultBindDN     = "cn=Directory Manager"

@@ -14,8 +14,6 @@ import (
 	"github.com/msguard/msguard/collectors/parse"
 )
 
-func init() { register(facts.CollectorMailLog, collectMailLog) }
-
 // maxLogLine is the longest mail.log_current line parsed; a longer line
 // is counted as unparsed and skipped, never fatal.
 const maxLogLine = 1 << 20
@@ -33,7 +31,7 @@ func collectMailLog(ctx context.Context, t *Target, s *facts.Snapshot) ([]string
 		return nil, fmt.Errorf("read mail.log_current: no messaging instance")
 	}
 	path := filepath.Join(t.InstDir, "log", "imta", "mail.log_current")
-	ml, err := scanMailLog(ctx, path, t.MailLogSince)
+	ml, err := t.host.MailLog(ctx, path, t.MailLogSince)
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,6 @@ import (
 	"github.com/msguard/msguard/internal/mountinfo"
 )
 
-func init() { register(facts.CollectorMounts, collectMounts) }
-
 // mountFor returns the entry whose mount point is the longest prefix of
 // path (the last such line wins: later mounts hide earlier ones).
 func mountFor(mounts []mountinfo.Entry, path string) (mountinfo.Entry, bool) {
@@ -44,23 +42,23 @@ func pathUnder(p, dir string) bool {
 // partition is a mount point, and the free space for the server root, the
 // store and the backup destination.
 func collectMounts(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, error) {
-	mounts, err := mountinfo.Read()
+	mounts, err := t.host.Mounts()
 	if err != nil {
 		return nil, err
 	}
-	m, partial := mountFacts(mounts, t.Root, filepath.Join(t.InstDir, "store", "partition", "primary"), t.BackupDir)
+	m, partial := mountFacts(t.host, mounts, t.Root, filepath.Join(t.InstDir, "store", "partition", "primary"), t.BackupDir)
 	s.Mounts = m
 	return partial, ctx.Err()
 }
 
 // mountFacts builds the facts from a parsed mount table.
-func mountFacts(mounts []mountinfo.Entry, root, store, backup string) (*facts.Mounts, []string) {
+func mountFacts(h Host, mounts []mountinfo.Entry, root, store, backup string) (*facts.Mounts, []string) {
 	var partial []string
 	m := &facts.Mounts{
 		Store:       facts.StoreMount{Path: store},
 		Filesystems: map[string]facts.DiskSpace{},
 	}
-	if real, err := filepath.EvalSymlinks(store); err == nil {
+	if real, err := h.RealPath(store); err == nil {
 		if e, ok := mountFor(mounts, real); ok && e.MountPoint == real {
 			m.Store.MountPoint = true
 			m.Store.Device, m.Store.FSType, m.Store.Options = e.Source, e.FSType, e.Options
@@ -72,7 +70,7 @@ func mountFacts(mounts []mountinfo.Entry, root, store, backup string) (*facts.Mo
 		if p.path == "" {
 			continue
 		}
-		ds, err := diskSpace(mounts, p.path, p.key == "backup")
+		ds, err := h.DiskSpace(mounts, p.path, p.key == "backup")
 		if err != nil {
 			if p.key == "store" && errors.Is(err, fs.ErrNotExist) {
 				continue // reported by the store collector

@@ -2,11 +2,12 @@ package collectors
 
 import (
 	"context"
-	"github.com/msguard/msguard/internal/mountinfo"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/msguard/msguard/internal/mountinfo"
 
 	"golang.org/x/sys/unix"
 
@@ -60,7 +61,7 @@ func TestCollectMounts(t *testing.T) {
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tg := &Target{Root: root, InstDir: inst, Options: Options{BackupDir: filepath.Join(base, "backups", "not-yet")}}
+	tg := &Target{host: LiveHost{}, Root: root, InstDir: inst, Options: Options{BackupDir: filepath.Join(base, "backups", "not-yet")}}
 
 	s := &facts.Snapshot{}
 	partial, err := collectMounts(context.Background(), tg, s)

@@ -19,8 +19,6 @@ import (
 	"github.com/msguard/msguard/collectors/redact"
 )
 
-func init() { register(facts.CollectorProcesses, collectProcesses) }
-
 // daemonNames are the executables of an iPlanet install: the Messaging
 // Server's (ROOT/bin/msg/lib), the Directory Server's, and the Admin and
 // Web Servers'. A process with one of these names whose executable cannot
@@ -291,83 +289,29 @@ func procUID(dir string, buf []byte) (string, error) {
 }
 
 // collectProcesses lists the install's running daemons. Processes are
-// matched by executable path, never by name alone.
-//
-// /proc is read directly, the least a process needs: one readlink of
-// /proc/<pid>/exe decides for every other program's process; a process
-// whose executable cannot be read (a kernel thread, another user's process
-// when not root) costs one read of its stat (name, state, flags) and, unless
-// a kernel thread, of its command line; only the install's daemons cost
-// more (status for the user, fd for the sockets).
+// matched by executable path, never by name alone (installRoots.classify);
+// the Host lists the process table and describes only the processes the
+// classification keeps.
 func collectProcesses(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, error) {
-	d, err := os.Open(procRoot)
-	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
-	}
 	r := installRoots{root: filepath.Clean(t.Root), instance: t.Instance}
 	if t.WSRoot != "" {
 		r.wsRoot = filepath.Clean(t.WSRoot)
 	}
+	keep := func(p ProcessInfo) bool {
+		_, owner := r.classify(p.procInfo())
+		return owner != procOther
+	}
+	infos, partial, err := t.host.Processes(ctx, keep, t.probeParent)
+	if err != nil {
+		return nil, err
+	}
 	out := &facts.Processes{Daemons: []facts.Process{}}
-	var partial []string
-	var listening map[uint64]int // socket inode -> port, read once when needed
-	var btime int64 = -1
-	users := map[string]string{}
-	buf := make([]byte, 4096)
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("list processes: %w", err)
-		}
-		pid, err := strconv.ParseInt(name, 10, 32)
-		if err != nil || pid <= 0 {
-			continue // not a process
-		}
-		dir := procRoot + "/" + name
-		info := procInfo{pid: int32(pid)}
-		info.exe, info.exeErr = os.Readlink(dir + "/exe")
-		if info.exeErr == nil && info.exe != "" && !r.under(filepath.Clean(strings.TrimSuffix(info.exe, deletedSuffix))) {
-			continue // another program's process: nothing more to read
-		}
-		st, stErr := readProcStat(dir, buf)
-		if stErr != nil && errors.Is(stErr, fs.ErrNotExist) {
-			continue // exited meanwhile
-		}
-		info.zombie = stErr == nil && st.state == 'Z'
-		if stErr == nil && (info.zombie || st.flags&pfKthread != 0) && info.exeErr != nil {
-			// A zombie is not a running daemon, and a kernel thread has no
-			// command line: only its name counts (see classify).
-			if info.zombie || !daemonNames[st.comm] {
-				continue
-			}
-		} else {
-			info.argv, _ = readCmdline(dir, buf)
-		}
-		info.name = procName(st.comm, info.argv)
-		fp, owner := r.classify(info)
+	for _, info := range infos {
+		fp, owner := r.classify(info.procInfo())
 		if owner == procOther {
 			continue
 		}
-		// msguard's own probes (imsimta version, ns-slapd -v, the cluster
-		// CLIs run by other collectors right now) are not the install's daemons.
-		if t.probeParent != 0 && stErr == nil && int(st.ppid) == t.probeParent {
-			continue
-		}
-		if listening == nil {
-			listening = listenInodes()
-		}
-		if btime < 0 {
-			if btime, err = bootTime(); err != nil {
-				btime = 0
-			}
-		}
-		if err := describeProcess(dir, buf, st, stErr, btime, users, info, &fp, listening); err != nil {
-			partial = append(partial, err.Error())
-		}
+		fp.PPID, fp.User, fp.Started, fp.Listening, fp.Cmdline = info.PPID, info.User, info.Started, info.Listening, info.Cmdline
 		if owner == procUnreadable {
 			out.Unreadable = append(out.Unreadable, fp)
 		} else {
@@ -383,11 +327,92 @@ func collectProcesses(ctx context.Context, t *Target, s *facts.Snapshot) ([]stri
 	return partial, nil
 }
 
+// procInfo is what classify reads of p.
+func (p ProcessInfo) procInfo() procInfo {
+	return procInfo{pid: p.PID, name: p.Name, exe: p.Exe, exeErr: p.ExeErr, argv: p.Argv, zombie: p.Zombie}
+}
+
+// liveProcesses reads /proc directly, the least a process needs: one
+// readlink of /proc/<pid>/exe decides for every other program's process; a
+// process whose executable cannot be read (a kernel thread, another user's
+// process when not root) costs one read of its stat (name, state, flags)
+// and, unless a kernel thread, of its command line; only the processes keep
+// wants cost more (status for the user, fd for the sockets). The children
+// of skipParent (msguard's own probes) are left out.
+func liveProcesses(ctx context.Context, keep func(ProcessInfo) bool, skipParent int) ([]ProcessInfo, []string, error) {
+	d, err := os.Open(procRoot)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list processes: %w", err)
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("list processes: %w", err)
+	}
+	var out []ProcessInfo
+	var partial []string
+	var listening map[uint64]int // socket inode -> port, read once when needed
+	var btime int64 = -1
+	users := map[string]string{}
+	buf := make([]byte, 4096)
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, fmt.Errorf("list processes: %w", err)
+		}
+		pid, err := strconv.ParseInt(name, 10, 32)
+		if err != nil || pid <= 0 {
+			continue // not a process
+		}
+		dir := procRoot + "/" + name
+		info := ProcessInfo{PID: int32(pid)}
+		info.Exe, info.ExeErr = os.Readlink(dir + "/exe")
+		if info.ExeErr == nil && info.Exe != "" && !keep(info) {
+			continue // another program's process: nothing more to read
+		}
+		st, stErr := readProcStat(dir, buf)
+		if stErr != nil && errors.Is(stErr, fs.ErrNotExist) {
+			continue // exited meanwhile
+		}
+		info.Zombie = stErr == nil && st.state == 'Z'
+		if stErr == nil && (info.Zombie || st.flags&pfKthread != 0) && info.ExeErr != nil {
+			// A zombie is not a running daemon, and a kernel thread has no
+			// command line: only its name counts (see classify).
+			if info.Zombie || !daemonNames[st.comm] {
+				continue
+			}
+		} else {
+			info.Argv, _ = readCmdline(dir, buf)
+		}
+		info.Name = procName(st.comm, info.Argv)
+		if !keep(info) {
+			continue
+		}
+		// msguard's own probes (imsimta version, ns-slapd -v, the cluster
+		// CLIs run by other collectors right now) are not the install's daemons.
+		if skipParent != 0 && stErr == nil && int(st.ppid) == skipParent {
+			continue
+		}
+		if listening == nil {
+			listening = listenInodes()
+		}
+		if btime < 0 {
+			if btime, err = bootTime(); err != nil {
+				btime = 0
+			}
+		}
+		if err := describeProcess(dir, buf, st, stErr, btime, users, &info, listening); err != nil {
+			partial = append(partial, err.Error())
+		}
+		out = append(out, info)
+	}
+	return out, partial, nil
+}
+
 // describeProcess fills the parent, user, start time, listening ports and
 // redacted command line of a matched process. btime is the boot time (0
 // when unknown: no start time then); users caches user names by uid.
 func describeProcess(dir string, buf []byte, st procStat, stErr error, btime int64, users map[string]string,
-	info procInfo, fp *facts.Process, listening map[uint64]int) error {
+	fp *ProcessInfo, listening map[uint64]int) error {
 	var failed []string
 	if stErr == nil {
 		fp.PPID = st.ppid
@@ -413,16 +438,16 @@ func describeProcess(dir string, buf []byte, st procStat, stErr error, btime int
 	} else {
 		failed = append(failed, "start time")
 	}
-	if len(info.argv) > 0 {
-		fp.Cmdline = redact.Cmdline(info.argv)
+	if len(fp.Argv) > 0 {
+		fp.Cmdline = redact.Cmdline(fp.Argv)
 	}
-	if ports, err := listeningPorts(info.pid, listening); err == nil {
+	if ports, err := listeningPorts(fp.PID, listening); err == nil {
 		fp.Listening = ports
 	} else {
 		failed = append(failed, "sockets")
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("process %d (%s): cannot read %s", fp.PID, fp.Daemon, strings.Join(failed, ", "))
+		return fmt.Errorf("process %d (%s): cannot read %s", fp.PID, fp.Name, strings.Join(failed, ", "))
 	}
 	return nil
 }

@@ -171,7 +171,7 @@ func TestCollectProcesses(t *testing.T) {
 	})
 
 	s := &facts.Snapshot{}
-	_, err = collectProcesses(context.Background(), &Target{Root: root, WSRoot: wsroot, Instance: "budgie"}, s)
+	_, err = collectProcesses(context.Background(), &Target{Root: root, WSRoot: wsroot, Instance: "budgie", host: LiveHost{}}, s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,6 @@ import (
 	"github.com/msguard/msguard/collectors/facts"
 )
 
-func init() { register(facts.CollectorQueue, collectQueue) }
-
 // readDirBatch is how many directory entries are read at a time: a
 // directory of 10⁶ files is never held in memory at once.
 const readDirBatch = 1024
@@ -222,7 +220,7 @@ func (v *queueVisitor) file(t dirTask, fs fileStat) {
 // collectQueue counts INST/imta/queue per channel directory, streaming
 // each directory (and its numbered subdirectories) in batches.
 func collectQueue(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, error) {
-	q, partial, err := scanQueue(ctx, filepath.Join(t.InstDir, "imta", "queue"))
+	q, partial, err := t.host.ScanQueue(ctx, filepath.Join(t.InstDir, "imta", "queue"))
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func TestCollectQueue(t *testing.T) {
 	writeQueueFile(t, filepath.Join(q, "stray-file"), 5, time.Time{})
 
 	s := &facts.Snapshot{}
-	partial, err := collectQueue(context.Background(), &Target{InstDir: inst}, s)
+	partial, err := collectQueue(context.Background(), &Target{InstDir: inst, host: LiveHost{}}, s)
 	if err != nil || len(partial) > 0 {
 		t.Fatalf("collectQueue: partial %v, err %v", partial, err)
 	}
@@ -93,7 +93,7 @@ func TestCollectQueueErrors(t *testing.T) {
 			inst := t.TempDir()
 			tt.setup(inst)
 			s := &facts.Snapshot{}
-			if _, err := collectQueue(context.Background(), &Target{InstDir: inst}, s); err == nil {
+			if _, err := collectQueue(context.Background(), &Target{InstDir: inst, host: LiveHost{}}, s); err == nil {
 				t.Fatalf("collectQueue succeeded: %+v", s.Queue)
 			}
 			if s.Queue != nil {
@@ -166,7 +166,7 @@ func TestCollectQueueLarge(t *testing.T) {
 	before := ms.HeapInuse
 
 	s := &facts.Snapshot{}
-	if _, err := collectQueue(context.Background(), &Target{InstDir: inst}, s); err != nil {
+	if _, err := collectQueue(context.Background(), &Target{InstDir: inst, host: LiveHost{}}, s); err != nil {
 		t.Fatal(err)
 	}
 	const files = channels * subdirs * perDir

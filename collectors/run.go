@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"sort"
 	"sync"
 	"time"
 
@@ -17,20 +16,14 @@ import (
 // DefaultTimeout bounds a collector when Options.Timeout is zero.
 const DefaultTimeout = 30 * time.Second
 
-// Collect takes a snapshot of the install described by opts. The install
-// collector runs first and resolves the Target; the others then run
-// concurrently, each with its own timeout, so a hung directory server
-// cannot hang the run. A collector's failure is recorded in the snapshot;
-// Collect itself fails only when the server root cannot be used at all.
-// onDone, when not nil, is called after each collector (for progress).
+// Collect takes a snapshot of the install described by opts on this
+// machine. The install collector runs first and resolves the Target; the
+// others then run concurrently, each with its own timeout, so a hung
+// directory server cannot hang the run. A collector's failure is recorded
+// in the snapshot; Collect itself fails only when the server root cannot
+// be used at all. onDone, when not nil, is called after each collector
+// (for progress).
 func Collect(ctx context.Context, opts Options, onDone func(name string)) (*facts.Snapshot, error) {
-	s := &facts.Snapshot{
-		Schema:      facts.SnapshotSchema,
-		Tool:        facts.Tool{Name: "msguard", Version: buildinfo.Version()},
-		CollectedAt: time.Now().UTC(),
-		Root:        os.Geteuid() == 0,
-		Collectors:  map[string]facts.CollectorRun{},
-	}
 	start := time.Now()
 	t, inst, err := ResolveTarget(opts)
 	if err != nil {
@@ -38,29 +31,60 @@ func Collect(ctx context.Context, opts Options, onDone func(name string)) (*fact
 		return nil, exitcode.Wrap(exitcode.Usage, err)
 	}
 	t.probeParent = os.Getpid()
-	s.Collectors[facts.CollectorInstall] = facts.CollectorRun{DurationMS: ms(time.Since(start))}
-	s.Install = inst
-	s.ServerRoot, s.WebServerRoot, s.Instance = t.Root, t.WSRoot, t.Instance
-	s.Host = inst.FullMachineName
+	s := newSnapshot(t, inst, time.Since(start))
+	s.Root = os.Geteuid() == 0
 	if s.Host == "" {
 		s.Host, _ = os.Hostname()
 	}
 	if onDone != nil {
 		onDone(facts.CollectorInstall)
 	}
+	return s, collectTarget(ctx, t, s, true, onDone)
+}
 
-	timeout := opts.Timeout
+// CollectFrom takes the snapshot of the install opts describes from what
+// h holds (a collector script's bundle): the same collectors as Collect,
+// reading h, except those that read a live machine only (processes, ldap:
+// the caller fills them). advice words the errors about the server root.
+// The caller sets the snapshot's time and whether the host was read as root.
+func CollectFrom(ctx context.Context, h Host, opts Options, advice Advice) (*facts.Snapshot, *Target, error) {
+	t, inst, err := ResolveTargetOn(h, opts, advice)
+	if err != nil {
+		return nil, nil, exitcode.Wrap(exitcode.Usage, err)
+	}
+	s := newSnapshot(t, inst, 0)
+	if s.Host == "" {
+		s.Host = h.NodeName()
+	}
+	return s, t, collectTarget(ctx, t, s, false, nil)
+}
+
+// newSnapshot starts the snapshot of the resolved target t.
+func newSnapshot(t *Target, inst *facts.Install, took time.Duration) *facts.Snapshot {
+	return &facts.Snapshot{
+		Schema:      facts.SnapshotSchema,
+		Tool:        facts.Tool{Name: "msguard", Version: buildinfo.Version()},
+		CollectedAt: time.Now().UTC(),
+		Collectors:  map[string]facts.CollectorRun{facts.CollectorInstall: {DurationMS: ms(took)}},
+		Install:     inst,
+		ServerRoot:  t.Root, WebServerRoot: t.WSRoot, Instance: t.Instance,
+		Host: inst.FullMachineName,
+	}
+}
+
+// collectTarget runs the collectors of the registry on t into s (with
+// live false, not those that read the machine directly).
+func collectTarget(ctx context.Context, t *Target, s *facts.Snapshot, live bool, onDone func(name string)) error {
+	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	names := make([]string, 0, len(registered))
-	for name := range registered {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, name := range names {
+	for _, c := range registry {
+		if c.liveOnly && !live {
+			continue
+		}
 		wg.Add(1)
 		go func(name string, f collectFunc) {
 			defer wg.Done()
@@ -68,19 +92,19 @@ func Collect(ctx context.Context, opts Options, onDone func(name string)) (*fact
 			mu.Lock()
 			defer mu.Unlock()
 			s.Collectors[name] = run
-			if run.Error == "" || len(run.Partial) > 0 || local != nil {
-				mergeField(s, local, name)
+			if fam, ok := facts.FamilyOf(name); ok && local != nil {
+				fam.Take(s, local)
 			}
 			if onDone != nil {
 				onDone(name)
 			}
-		}(name, registered[name])
+		}(c.name, c.run)
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return s, context.Cause(ctx)
+		return context.Cause(ctx)
 	}
-	return s, nil
+	return nil
 }
 
 // runOne runs one collector into a private snapshot with a deadline. A
@@ -118,35 +142,6 @@ func runOne(ctx context.Context, t *Target, name string, f collectFunc, timeout 
 			reason = "interrupted"
 		}
 		return facts.CollectorRun{DurationMS: ms(time.Since(start)), Error: reason}, nil
-	}
-}
-
-// mergeField copies the field owned by collector name from src to dst.
-func mergeField(dst, src *facts.Snapshot, name string) {
-	if src == nil {
-		return
-	}
-	switch name {
-	case facts.CollectorVersions:
-		dst.Versions = src.Versions
-	case facts.CollectorProcesses:
-		dst.Processes = src.Processes
-	case facts.CollectorMounts:
-		dst.Mounts = src.Mounts
-	case facts.CollectorQueue:
-		dst.Queue = src.Queue
-	case facts.CollectorStore:
-		dst.Store = src.Store
-	case facts.CollectorConfigs:
-		dst.Configs = src.Configs
-	case facts.CollectorLDAP:
-		dst.LDAP = src.LDAP
-	case facts.CollectorHA:
-		dst.HA = src.HA
-	case facts.CollectorMailLog:
-		dst.MailLog = src.MailLog
-	case facts.CollectorRunState:
-		dst.RunState = src.RunState
 	}
 }
 

@@ -17,8 +17,6 @@ import (
 	"github.com/msguard/msguard/collectors/facts"
 )
 
-func init() { register(facts.CollectorStore, collectStore) }
-
 // StoreUsersLimit is the largest number of mailboxes whose uids are listed
 // in Store.Users; above it only the digest is kept.
 const StoreUsersLimit = 10_000
@@ -73,7 +71,7 @@ func (v *storeVisitor) file(_ dirTask, fs fileStat) {
 
 // collectStore counts the primary partition INST/store/partition/primary.
 func collectStore(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, error) {
-	st, partial, err := scanStore(ctx, filepath.Join(t.InstDir, "store", "partition", "primary"))
+	st, partial, err := t.host.ScanStore(ctx, filepath.Join(t.InstDir, "store", "partition", "primary"))
 	if err != nil {
 		return nil, err
 	}

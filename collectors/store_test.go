@@ -81,7 +81,7 @@ func TestCollectStore(t *testing.T) {
 			part := filepath.Join(inst, "store", "partition", "primary")
 			tt.setup(t, part)
 			s := &facts.Snapshot{}
-			partial, err := collectStore(context.Background(), &Target{InstDir: inst}, s)
+			partial, err := collectStore(context.Background(), &Target{InstDir: inst, host: LiveHost{}}, s)
 			if err != nil || len(partial) > 0 {
 				t.Fatalf("collectStore: partial %v, err %v", partial, err)
 			}

@@ -1,17 +1,13 @@
 package collectors
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,8 +16,6 @@ import (
 	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/collectors/parse"
 )
-
-func init() { register(facts.CollectorVersions, collectVersions) }
 
 // probeTimeout bounds each version probe (a command run, a greeting
 // read, an HTTP request) within the collector's own deadline.
@@ -59,7 +53,7 @@ func messagingVersion(ctx context.Context, t *Target) facts.ProductVersion {
 	}
 
 	src := facts.VersionSource{Source: "imsimta version"}
-	out, err := runProbe(ctx, filepath.Join(t.InstDir, "imsimta"), "version")
+	out, err := runProbe(ctx, t.host, path.Join(t.InstDir, "imsimta"), "version")
 	if line := firstLine(out); line != "" {
 		msgDetail(&src, line)
 	} else if err != nil {
@@ -75,13 +69,13 @@ func messagingVersion(ctx context.Context, t *Target) facts.ProductVersion {
 	if host, port, err := smtpAddress(t); err != nil {
 		smtp.Error = err.Error()
 	} else {
-		greet(ctx, &smtp, host, port, "QUIT\r\n")
+		greet(ctx, t.host, &smtp, host, port, "QUIT\r\n")
 	}
 	imap := facts.VersionSource{Source: "imap greeting"}
 	if host, port, err := imapAddress(t); err != nil {
 		imap.Error = err.Error()
 	} else {
-		greet(ctx, &imap, host, port, "a1 LOGOUT\r\n")
+		greet(ctx, t.host, &imap, host, port, "a1 LOGOUT\r\n")
 	}
 	srcs = append(srcs, smtp, imap)
 	return settle(srcs, true)
@@ -101,12 +95,11 @@ func msgDetail(src *facts.VersionSource, raw string) {
 
 // smtpAddress is the SMTP service address from dispatcher.cnf.
 func smtpAddress(t *Target) (string, int, error) {
-	f, err := os.Open(filepath.Join(t.InstDir, "imta", "config", "dispatcher.cnf"))
+	f, err := t.host.ReadFile(path.Join(t.InstDir, "imta", "config", "dispatcher.cnf"))
 	if err != nil {
 		return "", 0, fmt.Errorf("no smtp port: %w", err)
 	}
-	defer f.Close()
-	secs, err := parse.Dispatcher(f)
+	secs, err := parse.Dispatcher(bytes.NewReader(f.Data))
 	if err != nil && secs == nil {
 		return "", 0, fmt.Errorf("no smtp port: parse dispatcher.cnf: %w", err)
 	}
@@ -129,12 +122,11 @@ func smtpAddress(t *Target) (string, int, error) {
 
 // imapAddress is the IMAP service address from msg.conf.
 func imapAddress(t *Target) (string, int, error) {
-	f, err := os.Open(filepath.Join(t.InstDir, "config", "msg.conf"))
+	f, err := t.host.ReadFile(path.Join(t.InstDir, "config", "msg.conf"))
 	if err != nil {
 		return "", 0, fmt.Errorf("no imap port: %w", err)
 	}
-	defer f.Close()
-	conf, err := parse.MsgConf(f)
+	conf, err := parse.MsgConf(bytes.NewReader(f.Data))
 	if err != nil && len(conf) == 0 {
 		return "", 0, fmt.Errorf("no imap port: parse msg.conf: %w", err)
 	}
@@ -155,39 +147,25 @@ func probeHost(addr string) string {
 	return ip.String()
 }
 
-// greet connects to host:port, reads the greeting line into src and says
-// goodbye with bye. A refused connection means the service is not running.
-func greet(ctx context.Context, src *facts.VersionSource, host string, port int, bye string) {
+// greet reads the greeting line of host:port into src and says goodbye
+// with bye. A refused connection means the service is not running.
+func greet(ctx context.Context, h Host, src *facts.VersionSource, host string, port int, bye string) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	src.Detail = map[string]string{"address": addr}
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	raw, err := h.Greet(ctx, addr, bye)
 	if err != nil {
-		src.Error = fmt.Sprintf("not running: %v", err)
+		src.Error = err.Error()
 		return
 	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	line, err := bufio.NewReaderSize(conn, 1024).ReadSlice('\n')
-	if err != nil && len(line) == 0 {
-		src.Error = fmt.Sprintf("read greeting from %s: %v", addr, err)
-		return
-	}
-	_, _ = conn.Write([]byte(bye))
-	raw := strings.TrimSpace(string(line))
 	msgDetail(src, raw)
 	src.Detail = mergeDetail(src.Detail, map[string]string{"address": addr})
 }
 
 // directoryVersion reads `ns-slapd -v` and setup/slapd/slapd.inf.
 func directoryVersion(ctx context.Context, t *Target) facts.ProductVersion {
-	bin := filepath.Join(t.Root, "bin", "slapd", "server", "ns-slapd")
+	bin := path.Join(t.Root, "bin", "slapd", "server", "ns-slapd")
 	src := facts.VersionSource{Source: "ns-slapd -v"}
-	out, err := runProbe(ctx, bin, "-v")
+	out, err := runProbe(ctx, t.host, bin, "-v")
 	lines := nonEmptyLines(out)
 	found := false
 	for i, line := range lines {
@@ -214,8 +192,8 @@ func directoryVersion(ctx context.Context, t *Target) facts.ProductVersion {
 	}
 
 	inf := facts.VersionSource{Source: "slapd.inf"}
-	infFile := filepath.Join(t.Root, "setup", "slapd", "slapd.inf")
-	if m, err := readINF(infFile); err != nil {
+	infFile := path.Join(t.Root, "setup", "slapd", "slapd.inf")
+	if m, err := readINF(t.host, infFile); err != nil {
 		inf.Error = err.Error()
 	} else if ver := infValue(m, "slapd", "Version"); ver == "" {
 		inf.Error = "slapd.inf has no [slapd] Version"
@@ -226,8 +204,8 @@ func directoryVersion(ctx context.Context, t *Target) facts.ProductVersion {
 			"vendor": infValue(m, "slapd", "Vendor"),
 		})
 	}
-	_, binErr := os.Stat(bin)
-	return settle([]facts.VersionSource{src, inf}, binErr == nil || len(t.SlapdIDs) > 0)
+	binKind := t.host.Kind(bin)
+	return settle([]facts.VersionSource{src, inf}, (binKind != PathMissing && binKind != PathUnknown) || len(t.SlapdIDs) > 0)
 }
 
 // webServerVersion reads `ns-httpd -v` and the Server header of every
@@ -239,7 +217,7 @@ func webServerVersion(ctx context.Context, t *Target) facts.ProductVersion {
 		}, false)
 	}
 	src := facts.VersionSource{Source: "ns-httpd -v"}
-	out, err := runProbe(ctx, filepath.Join(t.WSRoot, "bin", "https", "bin", "ns-httpd"), "-v")
+	out, err := runProbe(ctx, t.host, path.Join(t.WSRoot, "bin", "https", "bin", "ns-httpd"), "-v")
 	if wv, ok := parse.WebServerBanner(out); ok {
 		src.Raw, src.Version = clip(bannerLine(out, wv.Product)), wv.Version
 		src.Detail = map[string]string{"product": wv.Product}
@@ -250,23 +228,22 @@ func webServerVersion(ctx context.Context, t *Target) facts.ProductVersion {
 		src.Error = "no Web Server version in the output"
 	}
 	srcs := []facts.VersionSource{src}
-	for _, inst := range httpsInstances(t.WSRoot) {
-		srcs = append(srcs, serverHeader(ctx, t.WSRoot, inst))
+	for _, inst := range subdirs(t.host, t.WSRoot, "https-") {
+		srcs = append(srcs, serverHeader(ctx, t.host, t.WSRoot, inst))
 	}
 	return settle(srcs, true)
 }
 
 // serverHeader asks a Web Server instance (its magnus.conf Port) for its
 // Server header.
-func serverHeader(ctx context.Context, wsroot, inst string) facts.VersionSource {
+func serverHeader(ctx context.Context, h Host, wsroot, inst string) facts.VersionSource {
 	src := facts.VersionSource{Source: "http Server header", Detail: map[string]string{"instance": inst}}
-	f, err := os.Open(filepath.Join(wsroot, inst, "config", "magnus.conf"))
+	f, err := h.ReadFile(path.Join(wsroot, inst, "config", "magnus.conf"))
 	if err != nil {
 		src.Error = fmt.Sprintf("no port: %v", err)
 		return src
 	}
-	conf, _ := parse.Magnus(f)
-	f.Close()
+	conf, _ := parse.Magnus(bytes.NewReader(f.Data))
 	port, ok := firstPort(conf["Port"])
 	if !ok {
 		src.Error = "no port: magnus.conf has no Port"
@@ -274,31 +251,14 @@ func serverHeader(ctx context.Context, wsroot, inst string) facts.VersionSource 
 	}
 	addr := net.JoinHostPort(probeHost(conf["Address"]), strconv.Itoa(port))
 	src.Detail["address"] = addr
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+addr+"/", nil)
-	if err != nil {
+	hdr, err := h.ServerHeader(ctx, addr)
+	switch {
+	case errors.Is(err, ErrNotGathered):
+		return facts.VersionSource{Source: src.Source, Detail: map[string]string{"instance": inst}, Error: err.Error()}
+	case err != nil:
 		src.Error = err.Error()
 		return src
-	}
-	client := &http.Client{
-		Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
-		// Never follow a redirect elsewhere: the first answer is ours.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			src.Error = fmt.Sprintf("not running: %v", op)
-		} else {
-			src.Error = fmt.Sprintf("http %s: %v", addr, err)
-		}
-		return src
-	}
-	resp.Body.Close()
-	hdr := resp.Header.Get("Server")
-	if hdr == "" {
+	case hdr == "":
 		src.Error = "no Server header"
 		return src
 	}
@@ -325,7 +285,7 @@ var (
 // leaves behind (recorded as Stale: they describe the removed copy).
 func delegatedAdminVersion(t *Target) facts.ProductVersion {
 	inf := facts.VersionSource{Source: "nda.inf"}
-	m, err := readINF(filepath.Join(t.Root, "setup", "nda", "nda.inf"))
+	m, err := readINF(t.host, path.Join(t.Root, "setup", "nda", "nda.inf"))
 	installed := err == nil
 	switch {
 	case err != nil:
@@ -341,15 +301,18 @@ func delegatedAdminVersion(t *Target) facts.ProductVersion {
 	if t.WSRoot == "" {
 		return settle(srcs, installed)
 	}
-	for _, inst := range httpsInstances(t.WSRoot) {
-		dir := filepath.Join(t.WSRoot, inst, "config")
-		if src, ok := daFileSource("servlets.properties", filepath.Join(dir, "servlets.properties"), t.WSRoot); ok {
+	for _, inst := range subdirs(t.host, t.WSRoot, "https-") {
+		dir := path.Join(t.WSRoot, inst, "config")
+		if src, ok := daFileSource(t.host, "servlets.properties", path.Join(dir, "servlets.properties"), t.WSRoot); ok {
 			srcs = append(srcs, src)
 			installed = true
 		}
-		ndas, _ := filepath.Glob(filepath.Join(dir, "*.nda"))
-		for _, p := range ndas {
-			if src, ok := daFileSource("*.nda files", p, t.WSRoot); ok {
+		entries, _ := t.host.ReadDir(dir)
+		for _, e := range entries {
+			if e.Dir || !strings.HasSuffix(e.Name, ".nda") {
+				continue
+			}
+			if src, ok := daFileSource(t.host, "*.nda files", path.Join(dir, e.Name), t.WSRoot); ok {
 				src.Stale = true
 				srcs = append(srcs, src)
 			}
@@ -360,16 +323,17 @@ func delegatedAdminVersion(t *Target) facts.ProductVersion {
 
 // daFileSource reads a Delegated Administrator version from a Web Server
 // configuration file; false when the file does not exist or names no DA.
-func daFileSource(name, path, wsroot string) (facts.VersionSource, bool) {
-	data, err := readLimited(path)
-	if errors.Is(err, fs.ErrNotExist) {
+func daFileSource(h Host, name, file, wsroot string) (facts.VersionSource, bool) {
+	f, err := h.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNotGathered) {
 		return facts.VersionSource{}, false
 	}
-	src := facts.VersionSource{Source: name, Detail: map[string]string{"file": relName(wsroot, path)}}
+	src := facts.VersionSource{Source: name, Detail: map[string]string{"file": relName(wsroot, file)}}
 	if err != nil {
 		src.Error = err.Error()
 		return src, true
 	}
+	data := f.Data
 	for _, re := range []*regexp.Regexp{daInitArgRe, daCommentRe} {
 		if m := re.FindSubmatchIndex(data); m != nil {
 			src.Version = string(data[m[2]:m[3]])
@@ -380,7 +344,7 @@ func daFileSource(name, path, wsroot string) (facts.VersionSource, bool) {
 	if !bytes.Contains(bytes.ToLower(data), []byte("nda")) {
 		return facts.VersionSource{}, false
 	}
-	src.Error = "no Delegated Administrator version in " + filepath.Base(path)
+	src.Error = "no Delegated Administrator version in " + path.Base(file)
 	return src, true
 }
 
@@ -408,27 +372,20 @@ func settle(srcs []facts.VersionSource, installed bool) facts.ProductVersion {
 	return pv
 }
 
-// runProbe runs a version command with a bounded time and returns what it
-// printed on stdout and stderr. A missing executable is reported as such.
-func runProbe(ctx context.Context, path string, args ...string) (string, error) {
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("%s not found", path)
-		}
-		return "", fmt.Errorf("stat %s: %w", path, err)
+// runProbe runs a version command on h with a bounded time and returns
+// what it printed on stdout and stderr. A missing executable is reported
+// as such.
+func runProbe(ctx context.Context, h Host, exe string, args ...string) (string, error) {
+	out, err := h.Run(ctx, Command{Exe: exe, Args: args, Merge: true, Timeout: probeTimeout})
+	switch {
+	case errors.Is(err, ErrCommandNotFound):
+		return "", fmt.Errorf("%s not found", exe)
+	case err != nil:
+		return out.Stdout, fmt.Errorf("run %w", err)
+	case out.RC != 0:
+		return out.Stdout, fmt.Errorf("run %s: exit status %d", Command{Exe: exe, Args: args}.Name(), out.RC)
 	}
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Dir = filepath.Dir(path)
-	var out limitedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = time.Second
-	err := cmd.Run()
-	if err != nil {
-		err = fmt.Errorf("run %s %s: %w", filepath.Base(path), strings.Join(args, " "), err)
-	}
-	return out.String(), err
+	return out.Stdout, nil
 }
 
 // limitedBuffer keeps the first 64 KiB written to it. The buffer is a
@@ -450,18 +407,17 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 func (b *limitedBuffer) String() string { return b.buf.String() }
 
 // readINF reads and parses an .inf file.
-func readINF(path string) (map[string]map[string]string, error) {
-	f, err := os.Open(path)
+func readINF(h Host, file string) (map[string]map[string]string, error) {
+	f, err := h.ReadFile(file)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s not found", filepath.Base(path))
+			return nil, fmt.Errorf("%s not found", path.Base(file))
 		}
-		return nil, fmt.Errorf("open %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("open %s: %w", path.Base(file), err)
 	}
-	defer f.Close()
-	m, err := parse.INF(f)
+	m, err := parse.INF(bytes.NewReader(f.Data))
 	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("parse %s: %w", path.Base(file), err)
 	}
 	return m, nil
 }

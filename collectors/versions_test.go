@@ -245,7 +245,7 @@ func TestRunProbeOutputLimit(t *testing.T) {
 	if err := os.WriteFile(p, []byte("#!/bin/sh\nhead -c 200000 /dev/zero | tr '\\0' x\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runProbe(context.Background(), p)
+	out, err := runProbe(context.Background(), LiveHost{}, p)
 	if err != nil {
 		t.Fatal(err)
 	}

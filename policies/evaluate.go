@@ -162,18 +162,11 @@ func missingCollectors(in Input) map[string]string {
 		}
 		return missing
 	}
-	present := map[string]bool{
-		facts.CollectorInstall: s.Install != nil, facts.CollectorVersions: s.Versions != nil,
-		facts.CollectorProcesses: s.Processes != nil, facts.CollectorMounts: s.Mounts != nil,
-		facts.CollectorQueue: s.Queue != nil, facts.CollectorStore: s.Store != nil,
-		facts.CollectorConfigs: s.Configs != nil, facts.CollectorLDAP: s.LDAP != nil,
-		facts.CollectorHA: s.HA != nil, facts.CollectorMailLog: s.MailLog != nil,
-		facts.CollectorRunState: s.RunState != nil,
-	}
-	for c, ok := range present {
-		if ok {
+	for _, f := range facts.Families {
+		if f.Present(s) {
 			continue
 		}
+		c := f.Name
 		why := "not collected"
 		if run, found := s.Collectors[c]; found && run.Error != "" {
 			why = run.Error

@@ -81,11 +81,51 @@ const (
 	CollectorRunState  = "run_state"
 )
 
-// AllCollectors lists every collector name in a stable order.
-var AllCollectors = []string{
-	CollectorInstall, CollectorVersions, CollectorProcesses, CollectorMounts,
-	CollectorQueue, CollectorStore, CollectorConfigs, CollectorLDAP,
-	CollectorHA, CollectorMailLog, CollectorRunState,
+// Family is one fact family of a snapshot: the collector that owns it
+// and the field it fills. Families is the one list of them; the collector
+// names (AllCollectors), which facts are missing (policies) and which
+// field a collector's run fills (collectors) all derive from it.
+type Family struct {
+	Name string
+	// Present reports whether s holds the family's facts.
+	Present func(s *Snapshot) bool
+	// Take copies the family's field from src into dst.
+	Take func(dst, src *Snapshot)
+}
+
+// Families lists every fact family in a stable order, install first (its
+// collector resolves the target the others read).
+var Families = []Family{
+	{CollectorInstall, func(s *Snapshot) bool { return s.Install != nil }, func(d, s *Snapshot) { d.Install = s.Install }},
+	{CollectorVersions, func(s *Snapshot) bool { return s.Versions != nil }, func(d, s *Snapshot) { d.Versions = s.Versions }},
+	{CollectorProcesses, func(s *Snapshot) bool { return s.Processes != nil }, func(d, s *Snapshot) { d.Processes = s.Processes }},
+	{CollectorMounts, func(s *Snapshot) bool { return s.Mounts != nil }, func(d, s *Snapshot) { d.Mounts = s.Mounts }},
+	{CollectorQueue, func(s *Snapshot) bool { return s.Queue != nil }, func(d, s *Snapshot) { d.Queue = s.Queue }},
+	{CollectorStore, func(s *Snapshot) bool { return s.Store != nil }, func(d, s *Snapshot) { d.Store = s.Store }},
+	{CollectorConfigs, func(s *Snapshot) bool { return s.Configs != nil }, func(d, s *Snapshot) { d.Configs = s.Configs }},
+	{CollectorLDAP, func(s *Snapshot) bool { return s.LDAP != nil }, func(d, s *Snapshot) { d.LDAP = s.LDAP }},
+	{CollectorHA, func(s *Snapshot) bool { return s.HA != nil }, func(d, s *Snapshot) { d.HA = s.HA }},
+	{CollectorMailLog, func(s *Snapshot) bool { return s.MailLog != nil }, func(d, s *Snapshot) { d.MailLog = s.MailLog }},
+	{CollectorRunState, func(s *Snapshot) bool { return s.RunState != nil }, func(d, s *Snapshot) { d.RunState = s.RunState }},
+}
+
+// AllCollectors lists every collector name in a stable order (Families').
+var AllCollectors = func() []string {
+	out := make([]string, len(Families))
+	for i, f := range Families {
+		out[i] = f.Name
+	}
+	return out
+}()
+
+// FamilyOf returns the family a collector fills.
+func FamilyOf(name string) (Family, bool) {
+	for _, f := range Families {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Family{}, false
 }
 
 // FactsError is one collector failure, as reports list it.
