@@ -52,7 +52,7 @@ const benchDaemons = 20
 func benchTarget(b *testing.B, n int) *Target {
 	b.Helper()
 	root := b.TempDir()
-	t := &Target{Root: root, Instance: "budgie"}
+	t := &Target{Root: root, Instance: "budgie", host: LiveHost{}}
 	if n == 0 {
 		return t
 	}
