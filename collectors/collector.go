@@ -71,23 +71,18 @@ type collectFunc func(ctx context.Context, t *Target, s *facts.Snapshot) (partia
 // the Target's Host and decides its fact family (facts.Families names the
 // field it fills). The install collector is not in it: it runs first
 // (ResolveTargetOn) and resolves the Target the others read.
-//
-// One collector still reads this machine directly rather than through the
-// Host (liveOnly): ldap (the directory over the network, where a bundle
-// holds ldapsearch's LDIF). CollectFrom leaves it to its caller.
 var registry = []struct {
-	name     string
-	run      collectFunc
-	liveOnly bool
+	name string
+	run  collectFunc
 }{
-	{facts.CollectorVersions, collectVersions, false},
-	{facts.CollectorProcesses, collectProcesses, false},
-	{facts.CollectorMounts, collectMounts, false},
-	{facts.CollectorQueue, collectQueue, false},
-	{facts.CollectorStore, collectStore, false},
-	{facts.CollectorConfigs, collectConfigs, false},
-	{facts.CollectorLDAP, collectLDAP, true},
-	{facts.CollectorHA, collectHA, false},
-	{facts.CollectorMailLog, collectMailLog, false},
-	{facts.CollectorRunState, collectRunState, false},
+	{facts.CollectorVersions, collectVersions},
+	{facts.CollectorProcesses, collectProcesses},
+	{facts.CollectorMounts, collectMounts},
+	{facts.CollectorQueue, collectQueue},
+	{facts.CollectorStore, collectStore},
+	{facts.CollectorConfigs, collectConfigs},
+	{facts.CollectorLDAP, collectLDAP},
+	{facts.CollectorHA, collectHA},
+	{facts.CollectorMailLog, collectMailLog},
+	{facts.CollectorRunState, collectRunState},
 }

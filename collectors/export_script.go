@@ -10,10 +10,9 @@ import (
 )
 
 // This file exports what the bundle's Host (package collectors/script)
-// needs to summarise the script's listings as the live collectors do (the
-// queue and store tallies, the MTA log scan, the mount table), and what
-// its ingester still needs for the two collectors that do not read
-// through a Host yet (processes and ldap, see registry).
+// needs to summarise the script's listings as the live reads do: the
+// process record, the queue and store tallies, the MTA log scan and the
+// mount table.
 
 // ProcessInfo is what is known about one process of the host before
 // deciding whether it belongs to the install.
@@ -81,22 +80,6 @@ func UsersDigest(sorted []string) string { return usersDigest(sorted) }
 // whole file).
 func ScanMailLog(ctx context.Context, r io.Reader, path string, loc *time.Location, firstLine int64) (*facts.MailLog, error) {
 	return tallyMailLog(ctx, r, &facts.MailLog{Path: path, Counts: map[string]int64{}}, loc, time.Time{}, firstLine)
-}
-
-// LDAPTarget is the directory the ldap collector asks.
-type LDAPTarget struct {
-	Scheme, Host, HostPort, Suffix, BindDN string
-	// URL is the URL as facts report it.
-	URL string
-}
-
-// ResolveLDAPTarget picks the directory URL, suffix and bind DN of t.
-func ResolveLDAPTarget(t *Target) (LDAPTarget, error) {
-	lt, err := resolveLDAPTarget(t)
-	if err != nil {
-		return LDAPTarget{}, err
-	}
-	return LDAPTarget{Scheme: lt.scheme, Host: lt.host, HostPort: lt.hostPort, Suffix: lt.suffix, BindDN: lt.bindDN, URL: lt.String()}, nil
 }
 
 // SchemaHasObjectClass reports whether an objectClasses definition is named name.

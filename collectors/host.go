@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/msguard/msguard/collectors/facts"
+	"github.com/msguard/msguard/internal/ldapdial"
 	"github.com/msguard/msguard/internal/mountinfo"
 )
 
@@ -70,6 +71,33 @@ type Host interface {
 	ScanStore(ctx context.Context, dir string) (*facts.Store, []string, error)
 	// MailLog reads the MTA log from since on.
 	MailLog(ctx context.Context, path string, since time.Time) (*facts.MailLog, error)
+	// Directory opens a session with the directory server d names.
+	Directory(ctx context.Context, d ldapdial.Target) (DirectorySession, error)
+}
+
+// DirectorySession is one conversation with a directory server: what the
+// ldap collector reads, each query named so that a bundle can answer it
+// from the ldapsearch run of the same name. Errors of the server's own
+// answers are *ldap.Error values with the server's result code (32 no such
+// object, 49 invalid credentials); others (network, timeouts) are not.
+type DirectorySession interface {
+	// Probe reads the root DSE anonymously: is anybody there?
+	Probe(ctx context.Context) error
+	// Bind authenticates as dn.
+	Bind(ctx context.Context, dn, password string) error
+	// Read returns the attributes (names lower-cased) of the entry q.DN.
+	Read(ctx context.Context, q Query) (map[string][]string, error)
+	// Each hands the DN of every entry of a subtree search to fn, a page
+	// at a time.
+	Each(ctx context.Context, q Query, fn func(dn string)) error
+	Close()
+}
+
+// Query is one directory search: Name keys it in a bundle ("rootdse",
+// "monitor", "schema", "pab", "recipients", "pabentries").
+type Query struct {
+	Name, DN, Filter string
+	Attrs            []string
 }
 
 // MountEntry is one mounted filesystem.

@@ -131,7 +131,12 @@ func collectLDAP(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, e
 		defer cancel()
 	}
 
-	l, err := dialLDAP(ctx, t.Options, lt, f)
+	deadline, _ := ctx.Deadline()
+	l, err := t.host.Directory(ctx, ldapdial.Target{URL: lt.scheme + "://" + lt.hostPort, StartTLS: f.TLS == "starttls",
+		CA: t.LDAPCA, InsecureSkipVerify: t.InsecureSkipVerify, Timeout: time.Until(deadline)})
+	if errors.Is(err, ErrNotGathered) {
+		return nil, err
+	}
 	if err != nil {
 		f.Error = err.Error()
 		return []string{f.Error}, nil
@@ -140,7 +145,10 @@ func collectLDAP(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, e
 
 	if t.BindPassword == nil {
 		// Anonymous rootDSE read: is anybody there?
-		if _, err := l.Search(baseSearch("", "namingContexts")); err != nil && !answered(err) {
+		if err := l.Probe(ctx); err != nil && !answered(err) {
+			if errors.Is(err, ErrNotGathered) {
+				return nil, err
+			}
 			f.Error = ldapOpError(ctx, "read root dse from "+lt.hostPort, err).Error()
 			return []string{f.Error}, nil
 		}
@@ -153,7 +161,10 @@ func collectLDAP(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, e
 		f.Error = fmt.Sprintf("bind password: %v", err)
 		return nil, fmt.Errorf("bind password: %w", err)
 	}
-	if err := l.Bind(lt.bindDN, pw); err != nil {
+	if err := l.Bind(ctx, lt.bindDN, pw); err != nil {
+		if errors.Is(err, ErrNotGathered) {
+			return nil, err
+		}
 		if answered(err) {
 			f.Reachable = true
 		}
@@ -166,17 +177,6 @@ func collectLDAP(ctx context.Context, t *Target, s *facts.Snapshot) ([]string, e
 	}
 	f.Reachable, f.Bound = true, true
 	return readDirectoryFacts(ctx, l, lt, f), nil
-}
-
-// dialLDAP connects within ctx's deadline and sets up TLS as asked, with
-// the dialer of every msguard LDAP connection (ldapdial): the socket's
-// deadline is the context's, and the socket is closed when the context
-// ends, so a server that accepts and never answers cannot hold the
-// collector past the deadline.
-func dialLDAP(ctx context.Context, opts Options, lt ldapTarget, f *facts.LDAP) (*ldap.Conn, error) {
-	deadline, _ := ctx.Deadline()
-	return ldapdial.Dial(ctx, ldapdial.Target{URL: lt.scheme + "://" + lt.hostPort, StartTLS: f.TLS == "starttls",
-		CA: opts.LDAPCA, InsecureSkipVerify: opts.InsecureSkipVerify, Timeout: time.Until(deadline)})
 }
 
 // answered reports whether err is an LDAP result from the server (as
@@ -198,48 +198,46 @@ func ldapOpError(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// baseSearch reads one entry's attributes.
-func baseSearch(dn string, attrs ...string) *ldap.SearchRequest {
-	return ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", attrs, nil)
-}
-
-// readDirectoryFacts fills the facts a bound connection can read; what
+// readDirectoryFacts fills the facts a bound session can read; what
 // fails is returned as partial.
-func readDirectoryFacts(ctx context.Context, l *ldap.Conn, lt ldapTarget, f *facts.LDAP) []string {
+func readDirectoryFacts(ctx context.Context, l DirectorySession, lt ldapTarget, f *facts.LDAP) []string {
 	var partial []string
 	fail := func(what string, err error) {
 		partial = append(partial, ldapOpError(ctx, what, err).Error())
 	}
+	first := func(v []string) string {
+		if len(v) == 0 {
+			return ""
+		}
+		return v[0]
+	}
 	schemaDN := "cn=Subschema"
-	if res, err := l.Search(baseSearch("", "namingContexts", "vendorName", "vendorVersion", "subschemaSubentry")); err != nil {
+	if e, err := l.Read(ctx, Query{Name: "rootdse", Attrs: []string{"namingContexts", "vendorName", "vendorVersion", "subschemaSubentry"}}); err != nil {
 		fail("read root dse", err)
-	} else if len(res.Entries) == 1 {
-		e := res.Entries[0]
-		f.NamingContexts = e.GetAttributeValues("namingContexts")
-		f.VendorName = e.GetAttributeValue("vendorName")
-		f.VendorVersion = e.GetAttributeValue("vendorVersion")
-		if v := e.GetAttributeValue("subschemaSubentry"); v != "" {
+	} else if e != nil {
+		f.NamingContexts = e["namingcontexts"]
+		f.VendorName = first(e["vendorname"])
+		f.VendorVersion = first(e["vendorversion"])
+		if v := first(e["subschemasubentry"]); v != "" {
 			schemaDN = v
 		}
 	}
-	if res, err := l.Search(baseSearch("cn=monitor", "version", "monitoredInfo")); err != nil {
+	if e, err := l.Read(ctx, Query{Name: "monitor", DN: "cn=monitor", Attrs: []string{"version", "monitoredInfo"}}); err != nil {
 		if !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
 			fail("read cn=monitor", err)
 		}
-	} else if len(res.Entries) == 1 {
-		e := res.Entries[0]
-		f.MonitorVersion = e.GetAttributeValue("version")
+	} else if e != nil {
+		f.MonitorVersion = first(e["version"])
 		if f.MonitorVersion == "" {
-			f.MonitorVersion = e.GetAttributeValue("monitoredInfo")
+			f.MonitorVersion = first(e["monitoredinfo"])
 		}
 	}
-	if res, err := l.Search(baseSearch(schemaDN, "objectClasses")); err != nil {
+	if e, err := l.Read(ctx, Query{Name: "schema", DN: schemaDN, Attrs: []string{"objectClasses"}}); err != nil {
 		fail("read schema "+schemaDN, err)
-	} else if len(res.Entries) == 1 {
-		f.SchemaInetMailUser = schemaHasObjectClass(res.Entries[0].GetAttributeValues("objectClasses"), "inetMailUser")
+	} else if e != nil {
+		f.SchemaInetMailUser = schemaHasObjectClass(e["objectclasses"], "inetMailUser")
 	}
-	if _, err := l.Search(baseSearch(PABSuffix, "1.1")); err == nil {
+	if _, err := l.Read(ctx, Query{Name: "pab", DN: PABSuffix, Attrs: []string{"1.1"}}); err == nil {
 		f.PABExists = true
 	} else if !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
 		fail("read "+PABSuffix, err)
@@ -247,7 +245,7 @@ func readDirectoryFacts(ctx context.Context, l *ldap.Conn, lt ldapTarget, f *fac
 
 	var dns []string
 	var count int64
-	err := pagedSearch(l, lt.suffix, "(objectClass=inetLocalMailRecipient)", func(dn string) {
+	err := l.Each(ctx, Query{Name: "recipients", DN: lt.suffix, Filter: "(objectClass=inetLocalMailRecipient)"}, func(dn string) {
 		count++
 		if count <= RecipientsDigestLimit {
 			dns = append(dns, strings.ToLower(dn))
@@ -268,36 +266,13 @@ func readDirectoryFacts(ctx context.Context, l *ldap.Conn, lt ldapTarget, f *fac
 	}
 	if f.PABExists {
 		var n int64
-		if err := pagedSearch(l, PABSuffix, "(objectClass=*)", func(string) { n++ }); err != nil {
+		if err := l.Each(ctx, Query{Name: "pabentries", DN: PABSuffix, Filter: "(objectClass=*)"}, func(string) { n++ }); err != nil {
 			fail("count entries under "+PABSuffix, err)
 		} else {
 			f.PABEntries = max(n-1, 0) // not the o=pab entry itself
 		}
 	}
 	return partial
-}
-
-// pagedSearch runs a subtree search in pages of ldapPageSize, asking for
-// no attributes, and hands each entry's DN to fn; one page at a time is in
-// memory.
-func pagedSearch(l *ldap.Conn, base, filter string, fn func(dn string)) error {
-	paging := ldap.NewControlPaging(ldapPageSize)
-	for {
-		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			filter, []string{"1.1"}, []ldap.Control{paging})
-		res, err := l.Search(req)
-		if err != nil {
-			return err
-		}
-		for _, e := range res.Entries {
-			fn(e.DN)
-		}
-		pc, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
-		if !ok || len(pc.Cookie) == 0 {
-			return nil
-		}
-		paging.SetCookie(pc.Cookie)
-	}
 }
 
 // objectClassName matches the NAME of an objectClasses value: NAME 'x' or

@@ -315,7 +315,7 @@ func runLDAP(t *testing.T, opts Options, inf map[string]map[string]string) (*fac
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s := &facts.Snapshot{}
-	partial, err := collectLDAP(ctx, &Target{Options: opts, InstallInf: inf}, s)
+	partial, err := collectLDAP(ctx, &Target{Options: opts, InstallInf: inf, host: LiveHost{}}, s)
 	return s.LDAP, partial, err
 }
 
@@ -542,7 +542,7 @@ func TestCollectLDAPUnreachable(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			s := &facts.Snapshot{}
-			partial, err := collectLDAP(ctx, &Target{Options: Options{LDAPURL: tt.url, BindPassword: password("x")}}, s)
+			partial, err := collectLDAP(ctx, &Target{Options: Options{LDAPURL: tt.url, BindPassword: password("x")}, host: LiveHost{}}, s)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -39,24 +39,23 @@ func Collect(ctx context.Context, opts Options, onDone func(name string)) (*fact
 	if onDone != nil {
 		onDone(facts.CollectorInstall)
 	}
-	return s, collectTarget(ctx, t, s, true, onDone)
+	return s, collectTarget(ctx, t, s, onDone)
 }
 
 // CollectFrom takes the snapshot of the install opts describes from what
 // h holds (a collector script's bundle): the same collectors as Collect,
-// reading h, except those that read a live machine only (processes, ldap:
-// the caller fills them). advice words the errors about the server root.
-// The caller sets the snapshot's time and whether the host was read as root.
-func CollectFrom(ctx context.Context, h Host, opts Options, advice Advice) (*facts.Snapshot, *Target, error) {
+// reading h. advice words the errors about the server root. The caller
+// sets the snapshot's time and whether the host was read as root.
+func CollectFrom(ctx context.Context, h Host, opts Options, advice Advice) (*facts.Snapshot, error) {
 	t, inst, err := ResolveTargetOn(h, opts, advice)
 	if err != nil {
-		return nil, nil, exitcode.Wrap(exitcode.Usage, err)
+		return nil, exitcode.Wrap(exitcode.Usage, err)
 	}
 	s := newSnapshot(t, inst, 0)
 	if s.Host == "" {
 		s.Host = h.NodeName()
 	}
-	return s, t, collectTarget(ctx, t, s, false, nil)
+	return s, collectTarget(ctx, t, s, nil)
 }
 
 // newSnapshot starts the snapshot of the resolved target t.
@@ -72,9 +71,8 @@ func newSnapshot(t *Target, inst *facts.Install, took time.Duration) *facts.Snap
 	}
 }
 
-// collectTarget runs the collectors of the registry on t into s (with
-// live false, not those that read the machine directly).
-func collectTarget(ctx context.Context, t *Target, s *facts.Snapshot, live bool, onDone func(name string)) error {
+// collectTarget runs every collector of the registry on t into s.
+func collectTarget(ctx context.Context, t *Target, s *facts.Snapshot, onDone func(name string)) error {
 	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -82,9 +80,6 @@ func collectTarget(ctx context.Context, t *Target, s *facts.Snapshot, live bool,
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, c := range registry {
-		if c.liveOnly && !live {
-			continue
-		}
 		wg.Add(1)
 		go func(name string, f collectFunc) {
 			defer wg.Done()

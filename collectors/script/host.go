@@ -12,8 +12,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/collectors/facts"
+	"github.com/msguard/msguard/internal/ldapdial"
 )
 
 // bundleHost answers the collectors' questions from what the collector
@@ -387,3 +389,78 @@ func (h bundleHost) Processes(_ context.Context, keep func(collectors.ProcessInf
 	}
 	return out, []string{"start times and listening ports are not gathered by the collector script"}, nil
 }
+
+// Directory is the ldapsearch runs of the script, or an error when the
+// host had no ldapsearch.
+func (h bundleHost) Directory(context.Context, ldapdial.Target) (collectors.DirectorySession, error) {
+	if h.m.ldapMeta["ldapsearch"] == "" {
+		return nil, fmt.Errorf("ldapsearch not found on the host: the directory was not read (put ldapsearch on PATH and run the collector script again): %w",
+			collectors.ErrNotGathered)
+	}
+	return bundleDirectory{h.m}, nil
+}
+
+// bundleDirectory answers each query from the ldapsearch section of its
+// name: "anon" (the anonymous root DSE), "rootdse" (the bound one, whose
+// status is the bind's), "monitor", "schema", "pab", "recipients",
+// "pabentries". A failed ldapsearch is a server answer (*ldap.Error) for
+// the result codes it exits with, else a network error.
+type bundleDirectory struct{ m *material }
+
+// search is the named ldapsearch, or an error when the bundle lacks it.
+func (d bundleDirectory) search(name string) (*ldapSec, error) {
+	sec := d.m.ldap[name]
+	if sec == nil {
+		return nil, notGathered("ldapsearch " + name)
+	}
+	if sec.rc == "0" {
+		return sec, nil
+	}
+	msg := strings.TrimSpace(strings.Join(sec.stderr, "; "))
+	if msg == "" {
+		msg = "ldapsearch exit status " + sec.rc
+	}
+	code, err := strconv.Atoi(sec.rc)
+	switch {
+	case err != nil, code >= 80: // local errors of ldapsearch (connect, TLS)
+		return nil, ldap.NewError(ldap.ErrorNetwork, errors.New(msg))
+	}
+	return nil, ldap.NewError(uint16(code), errors.New(msg))
+}
+
+func (d bundleDirectory) Probe(context.Context) error {
+	_, err := d.search("anon")
+	return err
+}
+
+// Bind: the bound root DSE read says whether the bind succeeded.
+func (d bundleDirectory) Bind(context.Context, string, string) error {
+	_, err := d.search("rootdse")
+	return err
+}
+
+func (d bundleDirectory) Read(_ context.Context, q collectors.Query) (map[string][]string, error) {
+	sec, err := d.search(q.Name)
+	if err != nil {
+		return nil, err
+	}
+	if es := parseLDIF(sec.ldif); len(es) == 1 {
+		return es[0], nil
+	}
+	return nil, nil
+}
+
+func (d bundleDirectory) Each(_ context.Context, q collectors.Query, fn func(dn string)) error {
+	sec, err := d.search(q.Name)
+	if err != nil {
+		return err
+	}
+	for _, e := range parseLDIF(sec.ldif) {
+		if dn := e["dn"]; len(dn) > 0 {
+			fn(dn[0])
+		}
+	}
+	return nil
+}
+
+func (bundleDirectory) Close() {}

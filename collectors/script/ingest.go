@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/msguard/msguard/collectors"
@@ -45,20 +44,22 @@ func Ingest(ctx context.Context, r io.Reader) (*facts.Snapshot, error) {
 	if opts.ServerRoot == "" {
 		return nil, exitcode.Usagef("bundle: no server root in its meta section")
 	}
-	s, t, err := collectors.CollectFrom(ctx, bundleHost{m}, opts, bundleAdvice)
+	// The script read the directory with the password file it was given:
+	// its searches are the bound ones, and the ldap collector binds.
+	switch m.ldapMeta["password"] {
+	case "file":
+		opts.BindPassword = func() (string, error) { return "", nil }
+	case "unreadable":
+		opts.BindPassword = func() (string, error) {
+			return "", errors.New("the file named by MSGUARD_BIND_PASSWORD_FILE is not readable")
+		}
+	}
+	s, err := collectors.CollectFrom(ctx, bundleHost{m}, opts, bundleAdvice)
 	if err != nil {
 		return nil, err
 	}
 	s.CollectedAt = m.now
 	s.Root = strings.HasPrefix(m.meta["id"], "uid=0(")
-	// The ldap collector reads a live directory; the bundle holds
-	// ldapsearch's answers instead (ldapFacts).
-	partial, err := m.ldapFacts(t, s)
-	run := facts.CollectorRun{Partial: partial}
-	if err != nil {
-		run.Error = err.Error()
-	}
-	s.Collectors[facts.CollectorLDAP] = run
 	return s, nil
 }
 
@@ -99,117 +100,6 @@ func (m *material) treePartial(name string) []string {
 		p = append(p, fmt.Sprintf("%d lines of the %s listing not understood", ts.bad, name))
 	}
 	return p
-}
-
-// LDAP result codes ldapsearch exits with.
-const (
-	ldapNoSuchObject       = "32"
-	ldapInvalidCredentials = "49"
-)
-
-// ldapFacts mirrors the ldap collector on the ldapsearch runs of the
-// script. Without ldapsearch on the host the directory is not read, and
-// that is the collector's error.
-func (m *material) ldapFacts(t *collectors.Target, s *facts.Snapshot) ([]string, error) {
-	lt, err := collectors.ResolveLDAPTarget(t)
-	if err != nil {
-		return nil, err
-	}
-	if m.ldapMeta["ldapsearch"] == "" {
-		return nil, errors.New("ldapsearch not found on the host: the directory was not read (put ldapsearch on PATH and run the collector script again)")
-	}
-	f := &facts.LDAP{URL: lt.URL, BindDN: lt.BindDN, TLS: "none", UserSuffix: lt.Suffix}
-	switch {
-	case lt.Scheme == "ldaps":
-		f.TLS = "ldaps"
-	case t.LDAPStartTLS:
-		f.TLS = "starttls"
-	}
-	s.LDAP = f
-	if m.ldapMeta["password"] != "file" {
-		a := m.ldap["anon"]
-		if a == nil {
-			return nil, errors.New("ldap: no root dse read in the bundle")
-		}
-		if a.rc != "0" {
-			f.Error = ldapError("read root dse from "+lt.HostPort, a)
-			return []string{f.Error}, nil
-		}
-		f.Reachable = true
-		if m.ldapMeta["password"] == "unreadable" {
-			f.Error = "bind password: the file named by MSGUARD_BIND_PASSWORD_FILE is not readable"
-			return nil, errors.New(f.Error)
-		}
-		f.Error = collectors.ErrNoBindPassword.Error()
-		return nil, collectors.ErrNoBindPassword
-	}
-	root := m.ldap["rootdse"]
-	if root == nil {
-		return nil, errors.New("ldap: no root dse read in the bundle")
-	}
-	switch root.rc {
-	case "0":
-	case ldapInvalidCredentials:
-		f.Reachable = true
-		f.Error = "invalid credentials for " + lt.BindDN
-		return []string{f.Error}, nil
-	default:
-		f.Error = ldapError("connect "+lt.HostPort, root)
-		return []string{f.Error}, nil
-	}
-	f.Reachable, f.Bound = true, true
-	var partial []string
-	if es := parseLDIF(root.ldif); len(es) == 1 {
-		f.NamingContexts = es[0]["namingcontexts"]
-		f.VendorName = first(es[0]["vendorname"])
-		f.VendorVersion = first(es[0]["vendorversion"])
-	}
-	if mon := m.ldap["monitor"]; mon != nil && mon.rc == "0" {
-		if es := parseLDIF(mon.ldif); len(es) == 1 {
-			f.MonitorVersion = first(es[0]["version"])
-			if f.MonitorVersion == "" {
-				f.MonitorVersion = first(es[0]["monitoredinfo"])
-			}
-		}
-	} else if mon != nil && mon.rc != ldapNoSuchObject {
-		partial = append(partial, ldapError("read cn=monitor", mon))
-	}
-	if sc := m.ldap["schema"]; sc != nil && sc.rc == "0" {
-		if es := parseLDIF(sc.ldif); len(es) == 1 {
-			f.SchemaInetMailUser = collectors.SchemaHasObjectClass(es[0]["objectclasses"], "inetMailUser")
-		}
-	} else if sc != nil {
-		partial = append(partial, ldapError("read schema", sc))
-	}
-	if pab := m.ldap["pab"]; pab != nil && pab.rc == "0" {
-		f.PABExists = true
-	} else if pab != nil && pab.rc != ldapNoSuchObject {
-		partial = append(partial, ldapError("read "+collectors.PABSuffix, pab))
-	}
-	if rc := m.ldap["recipients"]; rc != nil && rc.rc == "0" {
-		es := parseLDIF(rc.ldif)
-		f.MailRecipients = int64(len(es))
-		if len(es) > collectors.RecipientsDigestLimit {
-			partial = append(partial, fmt.Sprintf("more than %d mail recipients: digest not computed", collectors.RecipientsDigestLimit))
-		} else {
-			dns := make([]string, 0, len(es))
-			for _, e := range es {
-				dns = append(dns, strings.ToLower(first(e["dn"])))
-			}
-			sort.Strings(dns)
-			f.RecipientsDigest = collectors.UsersDigest(dns)
-		}
-	} else if rc != nil {
-		partial = append(partial, ldapError("count mail recipients under "+lt.Suffix, rc))
-	}
-	if f.PABExists {
-		if pe := m.ldap["pabentries"]; pe != nil && pe.rc == "0" {
-			f.PABEntries = max(int64(len(parseLDIF(pe.ldif)))-1, 0)
-		} else if pe != nil {
-			partial = append(partial, ldapError("count entries under "+collectors.PABSuffix, pe))
-		}
-	}
-	return partial, nil
 }
 
 // ldapError names a failed ldapsearch with what it printed on stderr.
@@ -267,13 +157,6 @@ func parseLDIF(lines []string) []map[string][]string {
 		cur[k] = append(cur[k], val)
 	}
 	return out
-}
-
-func first(v []string) string {
-	if len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 func contains(list []string, s string) bool {
