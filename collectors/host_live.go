@@ -229,7 +229,16 @@ func (LiveHost) Processes(ctx context.Context, keep func(ProcessInfo) bool, skip
 	return liveProcesses(ctx, keep, skipParent)
 }
 
-// Mounts reads /proc/self/mountinfo.
+// Mounts reads /proc/self/mountinfo with internal/mountinfo, the parser
+// the bundle's mount table goes through too; DiskSpace statfs-es. They
+// are hand-written, not gopsutil's disk.Partitions and disk.Usage:
+// gopsutil measured 0.80× (statfs of 3 paths) and 0.96× (as the mounts
+// collector) this reader's time while it allocated a 64 KiB line buffer
+// per read; with a 4 KiB one this reader takes 0.65–0.7× gopsutil's time,
+// 73 allocations against 210 (medians of 6, under load; go test -run '^$'
+// -bench Mounts ./collectors/). disk.Partitions also reads PID 1's mount
+// table (/proc/1/mountinfo), which is not msguard's in a mount namespace
+// of its own.
 func (LiveHost) Mounts() ([]MountEntry, error) { return mountinfo.Read() }
 
 // RealPath is filepath.EvalSymlinks.

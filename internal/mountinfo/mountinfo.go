@@ -29,7 +29,7 @@ type Entry struct {
 func Parse(r io.Reader) ([]Entry, error) {
 	var out []Entry
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	sc.Buffer(make([]byte, 4096), 1024*1024) // lines are short: grown only when needed
 	for n := 1; sc.Scan(); n++ {
 		f := strings.Fields(sc.Text())
 		sep := -1
