@@ -9,10 +9,10 @@ import (
 	"github.com/msguard/msguard/internal/mountinfo"
 )
 
-// This file exports what the bundle's Host (package collectors/script)
-// needs to summarise the script's listings as the live reads do: the
-// process record, the queue and store tallies, the MTA log scan and the
-// mount table.
+// The tallies the live reads and the bundle's Host (package
+// collectors/script) share, so that the script's listings are summarised
+// exactly as the live walks are: the process record, the queue tally, the
+// users digest, the MTA log scan and the mount table.
 
 // ProcessInfo is what is known about one process of the host before
 // deciding whether it belongs to the install.
@@ -81,6 +81,3 @@ func UsersDigest(sorted []string) string { return usersDigest(sorted) }
 func ScanMailLog(ctx context.Context, r io.Reader, path string, loc *time.Location, firstLine int64) (*facts.MailLog, error) {
 	return tallyMailLog(ctx, r, &facts.MailLog{Path: path, Counts: map[string]int64{}}, loc, time.Time{}, firstLine)
 }
-
-// SchemaHasObjectClass reports whether an objectClasses definition is named name.
-func SchemaHasObjectClass(defs []string, name string) bool { return schemaHasObjectClass(defs, name) }
