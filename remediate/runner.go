@@ -202,6 +202,12 @@ func (r *run) loadPlanFrom(dir string) error {
 	return nil
 }
 
+// ReadJournal reads the records of the journal at path.
+func ReadJournal(path string) ([]Record, error) {
+	_, recs, err := readJournal(path)
+	return recs, err
+}
+
 func readJournal(path string) (*Journal, []Record, error) {
 	j, recs, err := OpenJournal(path)
 	if err != nil {

@@ -55,10 +55,18 @@ the journal in the backup directory). A killed run is continued with --resume.`,
 	a.addCommonFlags(cmd)
 	a.addCollectFlags(cmd, &cf)
 	f := cmd.Flags()
-	f.StringVar(&rf.media, "media", "", "the Messaging Server 5.2 installer media (DIR/msg52/setup)")
 	f.BoolVar(&rf.plan, "plan", false, "print the steps this host needs and change nothing")
 	f.BoolVar(&rf.yes, "yes", false, "do not ask for confirmation")
 	f.BoolVar(&rf.resume, "resume", false, "continue an interrupted run from its last completed step")
+	addRemediateFlags(cmd, &rf)
+	return cmd
+}
+
+// addRemediateFlags adds the flags remediate and rehearse share: the
+// media, the installers' administrators, the gates' policies, the waits.
+func addRemediateFlags(cmd *cobra.Command, rf *remediateFlags) {
+	f := cmd.Flags()
+	f.StringVar(&rf.media, "media", "", "the Messaging Server 5.2 installer media (DIR/msg52/setup)")
 	f.StringVar(&rf.adminPasswordFile, "admin-password-file", "", "Configuration Directory Administrator password file (else MSGUARD_ADMIN_PASSWORD)")
 	f.StringVar(&rf.svcPasswordFile, "service-admin-password-file", "", "Service Administrator password file, when its id is not ServiceAdmin (else MSGUARD_SERVICE_ADMIN_PASSWORD)")
 	f.StringVar(&rf.adminID, "admin-id", "", "Configuration Directory Administrator id (default: install.inf's, or admin)")
@@ -68,7 +76,6 @@ the journal in the backup directory). A killed run is continued with --resume.`,
 	f.StringVar(&rf.jf.waivers, "waivers", "", "waiver FILE applied to the gates")
 	f.DurationVar(&rf.stopTimeout, "stop-timeout", 60*time.Second, "how long a stop step (and a cluster switch-off) waits for the servers' processes to exit before it fails")
 	f.DurationVar(&rf.queueWatch, "queue-watch", remediate.DefaultQueueWatch, "how long post.queue watches the queue drain after the start before it reports what is left")
-	return cmd
 }
 
 func (a *app) runRemediate(cmd *cobra.Command, cf collectFlags, rf remediateFlags) error {

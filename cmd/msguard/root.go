@@ -86,7 +86,7 @@ audits the upgraded host's health afterwards.`,
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitcode.Table + "\n")
 	// Every command, in one place.
 	root.AddCommand(
-		a.collectCmd(), a.checkCmd(), a.remediateCmd(), a.backoutCmd(), a.auditCmd(),
+		a.collectCmd(), a.checkCmd(), a.remediateCmd(), a.backoutCmd(), a.rehearseCmd(), a.rehearseTwinCmd(), a.auditCmd(),
 		a.reportCmd(), a.policyCmd(), a.ingestCmd(), a.versionCmd(),
 	)
 	return root

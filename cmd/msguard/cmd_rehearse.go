@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/msguard/msguard/collectors"
+	"github.com/msguard/msguard/collectors/facts"
+	"github.com/msguard/msguard/internal/exitcode"
+	"github.com/msguard/msguard/internal/runstate"
+	"github.com/msguard/msguard/rehearse"
+	"github.com/msguard/msguard/remediate"
+)
+
+// rehearseFlags are rehearse's own flags.
+type rehearseFlags struct {
+	scratch  string
+	overlays []string
+	keep     bool
+}
+
+func (a *app) rehearseCmd() *cobra.Command {
+	var cf collectFlags
+	var rf remediateFlags
+	var hf rehearseFlags
+	cmd := &cobra.Command{
+		Use:   "rehearse --server-root DIR --media DIR [--scratch DIR] [--overlay DIR]...",
+		Short: "Run the whole upgrade on a copy-on-write twin of the host; production untouched",
+		Long: `rehearse runs every step of remediate, the real installers and the gates included,
+against a twin of the host: the server root (and the Web Server root, the store mount
+and every --overlay directory) is overlaid copy-on-write at the same paths in a private
+mount namespace, with a network namespace of its own (the twin's servers bind
+production's ports on their own loopback and reach no other host) and a PID namespace
+of its own (the twin stops only its own processes). The twin starts the servers
+production runs, then runs the plan; every write lands in --scratch.
+
+It prints the plan as it ran (each step's outcome and time), the mail service's
+downtime in the twin, and whether production was untouched (every entry below the
+overlaid directories identical before and after, the production daemons the same
+processes). It exits as remediate would have (0, 3, 5, 6); 2 when the kernel refuses
+the namespaces or overlayfs, with nothing touched. A cluster host is not twinned yet.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runRehearse(cmd, cf, rf, hf) },
+	}
+	a.addCommonFlags(cmd)
+	a.addCollectFlags(cmd, &cf)
+	addRemediateFlags(cmd, &rf)
+	f := cmd.Flags()
+	f.StringVar(&hf.scratch, "scratch", "", "directory for the twin's writes, backups and journal (default: a new directory in /var/tmp)")
+	f.StringArrayVar(&hf.overlays, "overlay", nil, "another directory the upgrade writes, outside the server root, to overlay too (repeatable)")
+	f.BoolVar(&hf.keep, "keep", false, "keep the scratch directory (the twin's files, backups, journal and transcripts)")
+	return cmd
+}
+
+// rehearseTwinCmd is the twin's side (hidden): first process of the new
+// namespaces, it enters the twin and reaps; --stage2 starts production's
+// servers in the twin and runs remediate.
+func (a *app) rehearseTwinCmd() *cobra.Command {
+	var cf collectFlags
+	var rf remediateFlags
+	var specPath string
+	var stage2 bool
+	cmd := &cobra.Command{
+		Use:    "rehearse-twin",
+		Hidden: true,
+		Args:   usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, err := rehearse.ReadSpec(specPath)
+			if err != nil {
+				return err
+			}
+			if !stage2 {
+				if err := spec.Enter(); err != nil {
+					return exitcode.Wrap(exitcode.Usage, err)
+				}
+				return reapWhile(append([]string{"rehearse-twin", "--stage2"}, os.Args[2:]...))
+			}
+			for _, c := range spec.Start {
+				out, err := exec.CommandContext(cmd.Context(), c[0], c[1:]...).CombinedOutput()
+				fmt.Fprintf(a.stdout, "twin: %s\n%s", strings.Join(c, " "), out)
+				if err != nil && !strings.Contains(string(out), "already running") {
+					return fmt.Errorf("twin: start %s: %w", strings.Join(c, " "), err)
+				}
+			}
+			rf.yes = true
+			return a.runRemediate(cmd, cf, rf)
+		},
+	}
+	a.addCommonFlags(cmd)
+	a.addCollectFlags(cmd, &cf)
+	addRemediateFlags(cmd, &rf)
+	cmd.Flags().StringVar(&specPath, "twin-spec", "", "")
+	cmd.Flags().BoolVar(&stage2, "stage2", false, "")
+	cmd.Flags().BoolVar(&rf.yes, "yes", true, "")
+	return cmd
+}
+
+// reapWhile runs this executable with args and, as the PID namespace's
+// first process, reaps every orphan until it ends; it exits with its code.
+func reapWhile(args []string) error {
+	c := exec.Command("/proc/self/exe", args...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := c.Start(); err != nil {
+		return err
+	}
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if pid == c.Process.Pid {
+			if ws.Exited() {
+				os.Exit(ws.ExitStatus())
+			}
+			os.Exit(exitcode.Runtime)
+		}
+	}
+}
+
+func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags, hf rehearseFlags) error {
+	if rf.media == "" {
+		return exitcode.Usagef("--media is required: the directory holding the Messaging Server 5.2 installer (msg52/setup)")
+	}
+	if os.Geteuid() != 0 {
+		return exitcode.Usagef("msguard rehearse must run as root: the twin needs mount, network and PID namespaces and overlayfs; nothing was touched")
+	}
+	copts, err := a.collectOptions(cf)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	snap, err := collectors.Collect(ctx, copts, nil)
+	if err != nil {
+		return err
+	}
+	if snap.HA != nil && snap.HA.Kind != collectors.HANone {
+		return exitcode.Usagef("%s is a %s cluster node: rehearse does not twin a cluster yet (its monitor would act on production); nothing was touched", snap.ServerRoot, snap.HA.Kind)
+	}
+	overlays := rehearsalOverlays(snap, hf.overlays)
+	scratch := hf.scratch
+	if scratch == "" {
+		if scratch, err = os.MkdirTemp("/var/tmp", "msguard-rehearse-"); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(scratch, 0o700); err != nil {
+		return exitcode.Usagef("--scratch %s: %v", scratch, err)
+	}
+	for _, o := range overlays {
+		if pathWithin(scratch, o) {
+			return exitcode.Usagef("--scratch %s is inside %s, which the twin overlays: pick a directory outside it", scratch, o)
+		}
+	}
+	if !hf.keep {
+		defer os.RemoveAll(scratch)
+	}
+	res := rehearse.Result{ServerRoot: snap.ServerRoot, Started: time.Now(), Scratch: scratch}
+
+	before, err := rehearse.TakeFingerprint(overlays, filepath.Join(scratch, "production-before.txt"))
+	if err != nil {
+		return err
+	}
+	pidsBefore := daemonPIDs(ctx, copts)
+	spec := rehearse.Spec{Overlays: overlays, Scratch: filepath.Join(scratch, "twin"), Start: startCommands(snap)}
+	specPath, err := rehearse.WriteSpec(scratch, spec)
+	if err != nil {
+		return err
+	}
+	backupDir, stateDir := filepath.Join(scratch, "backup"), filepath.Join(scratch, "state")
+	args := append([]string{"rehearse-twin", "--twin-spec", specPath}, passThrough(cmd.Flags())...)
+	args = append(args, "--backup-dir", backupDir, "--state-dir", stateDir)
+	child := rehearse.Child(ctx, "/proc/self/exe", args...)
+	child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, a.stderr
+	if err := child.Start(); err != nil {
+		if rehearse.Refused(err) {
+			return exitcode.Wrap(exitcode.Usage, &rehearse.RefusedError{Err: err})
+		}
+		return err
+	}
+	werr := child.Wait()
+	res.Finished = time.Now()
+	var ee *exec.ExitError
+	switch {
+	case werr == nil:
+	case errors.As(werr, &ee) && ee.Exited():
+		res.ExitCode = ee.ExitCode()
+	default:
+		return fmt.Errorf("rehearse: the twin ended: %w", werr)
+	}
+	if res.ExitCode == exitcode.Usage || res.ExitCode == exitcode.Runtime {
+		return exitcode.New(res.ExitCode, "rehearse: the twin could not run the plan (see above); production untouched")
+	}
+
+	after, err := rehearse.TakeFingerprint(overlays, filepath.Join(scratch, "production-after.txt"))
+	if err != nil {
+		return err
+	}
+	res.Production = rehearse.Proof{Entries: after.Entries, DigestBefore: before.Digest, DigestAfter: after.Digest,
+		DaemonsBefore: pidsBefore, DaemonsAfter: daemonPIDs(ctx, copts)}
+	res.Production.Untouched = before.Digest == after.Digest && slices.Equal(res.Production.DaemonsBefore, res.Production.DaemonsAfter)
+	if before.Digest != after.Digest {
+		res.Production.Difference, _ = rehearse.FirstDifference(before.Listing, after.Listing)
+	} else if !res.Production.Untouched {
+		res.Production.Difference = fmt.Sprintf("production daemons were %v, now %v", pidsBefore, res.Production.DaemonsAfter)
+	}
+	if st, err := runstate.Read(stateDir, snap.ServerRoot); err == nil && st.JournalDir != "" {
+		if recs, err := remediate.ReadJournal(filepath.Join(st.JournalDir, runstate.JournalFile)); err == nil {
+			res.Steps = rehearse.StepsFromJournal(recs)
+		}
+	}
+	res.Downtime = rehearse.Downtime(res.Steps)
+	res.Text(a.stdout)
+	if b, err := json.MarshalIndent(res, "", "  "); err == nil && hf.keep {
+		_ = os.WriteFile(filepath.Join(scratch, "rehearsal.json"), b, 0o600)
+	}
+	if !res.Production.Untouched {
+		return exitcode.New(exitcode.Runtime, "rehearse: production changed during the rehearsal: %s", res.Production.Difference)
+	}
+	if res.ExitCode != 0 {
+		return exitcode.New(res.ExitCode, "rehearse: remediate would have exited %d on this host", res.ExitCode)
+	}
+	return nil
+}
+
+// rehearsalOverlays are the directories the twin overlays: the server
+// root, the Web Server root when apart, the store when it is a mount of
+// its own, and the operator's extras.
+func rehearsalOverlays(s *facts.Snapshot, extra []string) []string {
+	out := []string{s.ServerRoot}
+	add := func(p string) {
+		if p == "" {
+			return
+		}
+		p = filepath.Clean(p)
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if s.WebServerRoot != "" && !pathWithin(s.WebServerRoot, s.ServerRoot) {
+		add(s.WebServerRoot)
+	}
+	if s.Mounts != nil && s.Mounts.Store.MountPoint {
+		add(s.Mounts.Store.Path)
+	}
+	for _, e := range extra {
+		if abs, err := filepath.Abs(e); err == nil {
+			add(abs)
+		}
+	}
+	return out
+}
+
+// pathWithin reports whether p is dir or below it.
+func pathWithin(p, dir string) bool {
+	p, dir = filepath.Clean(p), filepath.Clean(dir)
+	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
+}
+
+// startCommands start, in the twin, the servers production runs:
+// directory, administration, messaging, web (the backout's order).
+func startCommands(s *facts.Snapshot) [][]string {
+	if s.Processes == nil {
+		return nil
+	}
+	var slapd, admin, msg, web [][]string
+	seen := map[string]bool{}
+	for _, d := range s.Processes.Daemons {
+		if seen[d.Role] {
+			continue
+		}
+		seen[d.Role] = true
+		switch kind, name, _ := strings.Cut(d.Role, ":"); kind {
+		case "slapd":
+			slapd = append(slapd, []string{filepath.Join(s.ServerRoot, "slapd-"+name, "start-slapd")})
+		case "admin-server":
+			admin = append(admin, []string{filepath.Join(s.ServerRoot, "start-admin")})
+		case "msg":
+			msg = append(msg, []string{filepath.Join(s.ServerRoot, "msg-"+name, "start-msg")})
+		case "webserver":
+			web = append(web, []string{filepath.Join(s.WebServerRoot, name, "start")})
+		}
+	}
+	return slices.Concat(slapd, admin, msg, web)
+}
+
+// daemonPIDs are the production daemons' pids, sorted.
+func daemonPIDs(ctx context.Context, opts collectors.Options) []int {
+	ds, err := collectors.Daemons(ctx, opts)
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, d := range ds {
+		out = append(out, int(d.PID))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// passThrough repeats the flags the operator set, for the twin, without
+// rehearse's own.
+func passThrough(fs *pflag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(f *pflag.Flag) {
+		switch f.Name {
+		case "scratch", "overlay", "keep", "backup-dir", "state-dir":
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				out = append(out, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		out = append(out, "--"+f.Name+"="+f.Value.String())
+	})
+	return out
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/msguard/msguard/collectors"
+	"github.com/msguard/msguard/internal/exitcode"
+	"github.com/msguard/msguard/internal/runstate"
+	"github.com/msguard/msguard/rehearse"
+	"github.com/msguard/msguard/remediate"
+	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/media"
+	"github.com/msguard/msguard/sim/simtest"
+)
+
+// rehearsalHost is a started simulated host with its media and the
+// passwords rehearse and remediate need.
+type rehearsalHost struct {
+	h                    *simtest.Host
+	media, adminPW, dmPW string
+}
+
+func newRehearsalHost(t *testing.T, edit func(*sim.Scenario)) rehearsalHost {
+	t.Helper()
+	ref, err := sim.LoadScenario(filepath.Join("..", "..", "testdata", "scenarios", "reference.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := simtest.New(t, func(sc *sim.Scenario) {
+		root := sc.Root
+		*sc = ref
+		sc.Root, sc.Users, sc.Queue.Messages, sc.Queue.Held = root, 40, 100, 5
+		if edit != nil {
+			edit(sc)
+		}
+	})
+	h.Start(t)
+	mediaDir := filepath.Join(t.TempDir(), "media")
+	if err := media.WriteMedia(mediaDir, simtest.Binary(t)); err != nil {
+		t.Fatal(err)
+	}
+	adminPW := filepath.Join(t.TempDir(), "admin.pw")
+	if err := os.WriteFile(adminPW, []byte(h.State.Scenario.Secrets.ConfigAdmin+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return rehearsalHost{h: h, media: mediaDir, adminPW: adminPW, dmPW: h.DMPasswordFile(t)}
+}
+
+// rehearseBinary runs the shipped msguard binary's rehearse (the twin
+// re-executes the binary, so it cannot run in-process).
+func (r rehearsalHost) rehearseBinary(t *testing.T, scratch string, extra ...string) (int, string) {
+	t.Helper()
+	args := append([]string{"rehearse", "--server-root", r.h.Root, "--bind-password-file", r.dmPW,
+		"--state-dir", filepath.Join(t.TempDir(), "state"), "--media", r.media, "--admin-password-file", r.adminPW,
+		"--scratch", scratch, "--keep", "--queue-watch", "10s", "--no-progress"}, extra...)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, simtest.MsguardBinary(t), args...).CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(out)
+	}
+	t.Fatalf("rehearse: %v\n%s", err, out)
+	return 0, ""
+}
+
+// productionState is what must not change: the daemons' pids, the
+// messaging version, and no twin mount left.
+func productionState(t *testing.T, root, dmPW string) (pids []int32, version string, ports map[string]int) {
+	t.Helper()
+	s, err := collectors.Collect(context.Background(), collectors.Options{ServerRoot: root,
+		BindPassword: func() (string, error) { b, err := os.ReadFile(dmPW); return string(b), err }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range s.Processes.Daemons {
+		pids = append(pids, d.PID)
+	}
+	slices.Sort(pids)
+	return pids, s.Versions.Messaging.Version, s.Configs.Ports
+}
+
+// probe dials every port until stop is closed and counts the failures.
+func probe(ports map[string]int, stop <-chan struct{}) (fails *[]string, done func()) {
+	var mu sync.Mutex
+	var out []string
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			for name, p := range ports {
+				c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), time.Second)
+				if err != nil {
+					mu.Lock()
+					out = append(out, fmt.Sprintf("%s (%d): %v", name, p, err))
+					mu.Unlock()
+					continue
+				}
+				c.Close()
+			}
+		}
+	}()
+	return &out, wg.Wait
+}
+
+func twinMountsLeft(t *testing.T, scratch string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, " overlay ") || strings.Contains(l, scratch) {
+			left = append(left, l)
+		}
+	}
+	return left
+}
+
+// TestRehearse rehearses the reference upgrade while production serves:
+// the twin runs every step to a healthy postflight, production's files,
+// daemons and ports are untouched throughout, nothing of the twin is
+// left; then the real remediate runs the same steps to the same verdict.
+func TestRehearse(t *testing.T) {
+	r := newRehearsalHost(t, nil)
+	pids, version, ports := productionState(t, r.h.Root, r.dmPW)
+	if len(pids) == 0 || len(ports) == 0 {
+		t.Fatalf("production runs nothing: pids %v ports %v", pids, ports)
+	}
+	scratch := filepath.Join(t.TempDir(), "scratch")
+	stop := make(chan struct{})
+	fails, wait := probe(ports, stop)
+	code, out := r.rehearseBinary(t, scratch)
+	close(stop)
+	wait()
+	if code != exitcode.OK {
+		t.Fatalf("rehearse: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{"the upgrade went through", "production untouched", "gate postflight: healthy", "window: mail service down for"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rehearse output lacks %q:\n%s", want, out)
+		}
+	}
+	if len(*fails) > 0 {
+		t.Errorf("production's ports failed during the rehearsal: %v", *fails)
+	}
+	pidsAfter, versionAfter, _ := productionState(t, r.h.Root, r.dmPW)
+	if !slices.Equal(pids, pidsAfter) || version != versionAfter {
+		t.Errorf("production changed: pids %v -> %v, version %s -> %s", pids, pidsAfter, version, versionAfter)
+	}
+	if left := twinMountsLeft(t, scratch); len(left) > 0 {
+		t.Errorf("the twin's mounts are left: %v", left)
+	}
+	var res rehearse.Result
+	b, err := os.ReadFile(filepath.Join(scratch, "rehearsal.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &res)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Production.Untouched || res.Downtime <= 0 || len(res.Steps) == 0 {
+		t.Fatalf("rehearsal result: %+v", res)
+	}
+
+	// The real upgrade: the same steps, the same outcomes.
+	state, backup := filepath.Join(t.TempDir(), "state"), filepath.Join(t.TempDir(), "backup")
+	code, stdout, stderr := msguardRun(t, "remediate", "--server-root", r.h.Root, "--bind-password-file", r.dmPW,
+		"--state-dir", state, "--media", r.media, "--admin-password-file", r.adminPW, "--backup-dir", backup,
+		"--queue-watch", "10s", "--yes", "--no-progress", "-q")
+	if code != exitcode.OK {
+		t.Fatalf("remediate after the rehearsal: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	recs, err := remediate.ReadJournal(filepath.Join(backup, runstate.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcomes := func(steps []rehearse.StepRun) []string {
+		var o []string
+		for _, s := range steps {
+			o = append(o, s.ID+"="+s.Outcome)
+		}
+		return o
+	}
+	if got, want := outcomes(res.Steps), outcomes(rehearse.StepsFromJournal(recs)); !slices.Equal(got, want) {
+		t.Errorf("rehearsal steps differ from the real run's:\nrehearsal %v\nreal      %v", got, want)
+	}
+}
+
+// TestRehearsePlantedFault: a setup -k that exits 0 having done nothing
+// fails the rehearsal at its first use, the Directory Server's ds.setup
+// (exit 5, as remediate would), and production is untouched.
+func TestRehearsePlantedFault(t *testing.T) {
+	r := newRehearsalHost(t, func(sc *sim.Scenario) { sc.Fail.Silent = []string{sim.SilentSetup} })
+	pids, version, _ := productionState(t, r.h.Root, r.dmPW)
+	scratch := filepath.Join(t.TempDir(), "scratch")
+	code, out := r.rehearseBinary(t, scratch)
+	if code != exitcode.BackedOut {
+		t.Fatalf("rehearse: exit %d, want %d\n%s", code, exitcode.BackedOut, out)
+	}
+	if !strings.Contains(out, "ds.setup               failed") || !strings.Contains(out, "production untouched") {
+		t.Errorf("rehearse output names no ds.setup failure or no untouched production:\n%s", out)
+	}
+	pidsAfter, versionAfter, _ := productionState(t, r.h.Root, r.dmPW)
+	if !slices.Equal(pids, pidsAfter) || version != versionAfter {
+		t.Errorf("production changed: pids %v -> %v, version %s -> %s", pids, pidsAfter, version, versionAfter)
+	}
+	if left := twinMountsLeft(t, scratch); len(left) > 0 {
+		t.Errorf("the twin's mounts are left: %v", left)
+	}
+}
