@@ -35,6 +35,10 @@ type Spec struct {
 	Scratch string `json:"scratch"`
 	// Start are the commands that start production's servers, in order.
 	Start [][]string `json:"start"`
+	// Detached are the install's other processes (a cluster monitor that
+	// runs from below the root), started by their command lines in
+	// sessions of their own, before Start, and not waited for.
+	Detached [][]string `json:"detached,omitempty"`
 }
 
 // WriteSpec stores s in dir for the child.

@@ -50,7 +50,9 @@ It prints the plan as it ran (each step's outcome and time), the mail service's
 downtime in the twin, and whether production was untouched (every entry below the
 overlaid directories identical before and after, the production daemons the same
 processes). It exits as remediate would have (0, 3, 5, 6); 2 when the kernel refuses
-the namespaces or overlayfs, with nothing touched. A cluster host is not twinned yet.`,
+the namespaces or overlayfs, with nothing touched. A cluster node is twinned only when
+its cluster CLIs lie in the overlaid directories (otherwise, in the twin, they would act
+on the production cluster): it is refused with exit 2 then.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runRehearse(cmd, cf, rf, hf) },
 	}
@@ -86,6 +88,14 @@ func (a *app) rehearseTwinCmd() *cobra.Command {
 					return exitcode.Wrap(exitcode.Usage, err)
 				}
 				return reapWhile(append([]string{"rehearse-twin", "--stage2"}, os.Args[2:]...))
+			}
+			for _, c := range spec.Detached {
+				d := exec.Command(c[0], c[1:]...)
+				d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+				if err := d.Start(); err != nil {
+					return fmt.Errorf("twin: start %s: %w", strings.Join(c, " "), err)
+				}
+				fmt.Fprintf(a.stdout, "twin: %s (pid %d)\n", strings.Join(c, " "), d.Process.Pid)
 			}
 			for _, c := range spec.Start {
 				out, err := exec.CommandContext(cmd.Context(), c[0], c[1:]...).CombinedOutput()
@@ -149,10 +159,10 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 	if err != nil {
 		return err
 	}
-	if snap.HA != nil && snap.HA.Kind != collectors.HANone {
-		return exitcode.Usagef("%s is a %s cluster node: rehearse does not twin a cluster yet (its monitor would act on production); nothing was touched", snap.ServerRoot, snap.HA.Kind)
-	}
 	overlays := rehearsalOverlays(snap, hf.overlays)
+	if err := clusterInTwin(snap, copts.Path, overlays); err != nil {
+		return err
+	}
 	scratch := hf.scratch
 	if scratch == "" {
 		if scratch, err = os.MkdirTemp("/var/tmp", "msguard-rehearse-"); err != nil {
@@ -176,7 +186,8 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 		return err
 	}
 	pidsBefore := daemonPIDs(ctx, copts)
-	spec := rehearse.Spec{Overlays: overlays, Scratch: filepath.Join(scratch, "twin"), Start: startCommands(snap)}
+	start, detached := startCommands(snap)
+	spec := rehearse.Spec{Overlays: overlays, Scratch: filepath.Join(scratch, "twin"), Start: start, Detached: detached}
 	specPath, err := rehearse.WriteSpec(scratch, spec)
 	if err != nil {
 		return err
@@ -272,14 +283,22 @@ func pathWithin(p, dir string) bool {
 }
 
 // startCommands start, in the twin, the servers production runs:
-// directory, administration, messaging, web (the backout's order).
-func startCommands(s *facts.Snapshot) [][]string {
+// directory, administration, messaging (with "ha" on a cluster node), web
+// (the backout's order); detached are the install's processes of no
+// known role (a cluster monitor below the root), by their command lines.
+func startCommands(s *facts.Snapshot) (start, detached [][]string) {
 	if s.Processes == nil {
-		return nil
+		return nil, nil
 	}
 	var slapd, admin, msg, web [][]string
 	seen := map[string]bool{}
 	for _, d := range s.Processes.Daemons {
+		if d.Role == "" {
+			if d.Cmdline != "" && !strings.Contains(d.Cmdline, facts.Redacted) {
+				detached = append(detached, strings.Fields(d.Cmdline))
+			}
+			continue
+		}
 		if seen[d.Role] {
 			continue
 		}
@@ -290,12 +309,55 @@ func startCommands(s *facts.Snapshot) [][]string {
 		case "admin-server":
 			admin = append(admin, []string{filepath.Join(s.ServerRoot, "start-admin")})
 		case "msg":
-			msg = append(msg, []string{filepath.Join(s.ServerRoot, "msg-"+name, "start-msg")})
+			c := []string{filepath.Join(s.ServerRoot, "msg-"+name, "start-msg")}
+			if s.HA != nil && s.HA.Kind != collectors.HANone {
+				c = append(c, "ha")
+			}
+			msg = append(msg, c)
 		case "webserver":
 			web = append(web, []string{filepath.Join(s.WebServerRoot, name, "start")})
 		}
 	}
-	return slices.Concat(slapd, admin, msg, web)
+	return slices.Concat(slapd, admin, msg, web), detached
+}
+
+// clusterInTwin refuses a cluster node whose cluster CLIs are outside the
+// overlaid directories: in the twin they would still reach the production
+// cluster (through its files and sockets, which no namespace hides) and
+// switch production's data service off.
+func clusterInTwin(s *facts.Snapshot, path string, overlays []string) error {
+	if s.HA == nil || s.HA.Kind == collectors.HANone {
+		return nil
+	}
+	if path == "" {
+		path = os.Getenv("PATH")
+	}
+	for _, tool := range s.HA.Tools {
+		p, err := lookPathIn(tool, path)
+		if err != nil {
+			return exitcode.Usagef("cluster CLI %s: %v", tool, err)
+		}
+		inside := false
+		for _, o := range overlays {
+			inside = inside || pathWithin(p, o)
+		}
+		if !inside {
+			return exitcode.Usagef("%s is a %s cluster node whose cluster CLI %s is outside the twin: in the twin it would act on the production cluster; rehearse does not twin such a cluster (overlay its directory with --overlay only if its state lives there too); nothing was touched",
+				s.ServerRoot, s.HA.Kind, p)
+		}
+	}
+	return nil
+}
+
+// lookPathIn finds an executable named name in the PATH-style list path.
+func lookPathIn(name, path string) (string, error) {
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return filepath.EvalSymlinks(p)
+		}
+	}
+	return "", fmt.Errorf("not found in PATH %s", path)
 }
 
 // daemonPIDs are the production daemons' pids, sorted.

@@ -68,7 +68,10 @@ func (r rehearsalHost) rehearseBinary(t *testing.T, scratch string, extra ...str
 		"--scratch", scratch, "--keep", "--queue-watch", "10s", "--no-progress"}, extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, simtest.MsguardBinary(t), args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, simtest.MsguardBinary(t), args...)
+	// The cluster CLIs, where the host has them, as remediate's tests find them.
+	cmd.Env = append(os.Environ(), "PATH="+r.h.Paths.ClusterBin()+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -82,9 +85,10 @@ func (r rehearsalHost) rehearseBinary(t *testing.T, scratch string, extra ...str
 
 // productionState is what must not change: the daemons' pids, the
 // messaging version, and no twin mount left.
-func productionState(t *testing.T, root, dmPW string) (pids []int32, version string, ports map[string]int) {
+func productionState(t *testing.T, r rehearsalHost) (pids []int32, version string, ports map[string]int) {
 	t.Helper()
-	s, err := collectors.Collect(context.Background(), collectors.Options{ServerRoot: root,
+	root, dmPW := r.h.Root, r.dmPW
+	s, err := collectors.Collect(context.Background(), collectors.Options{ServerRoot: root, Path: r.h.Paths.ClusterBin(),
 		BindPassword: func() (string, error) { b, err := os.ReadFile(dmPW); return string(b), err }}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +150,7 @@ func twinMountsLeft(t *testing.T, scratch string) []string {
 // left; then the real remediate runs the same steps to the same verdict.
 func TestRehearse(t *testing.T) {
 	r := newRehearsalHost(t, nil)
-	pids, version, ports := productionState(t, r.h.Root, r.dmPW)
+	pids, version, ports := productionState(t, r)
 	if len(pids) == 0 || len(ports) == 0 {
 		t.Fatalf("production runs nothing: pids %v ports %v", pids, ports)
 	}
@@ -167,7 +171,7 @@ func TestRehearse(t *testing.T) {
 	if len(*fails) > 0 {
 		t.Errorf("production's ports failed during the rehearsal: %v", *fails)
 	}
-	pidsAfter, versionAfter, _ := productionState(t, r.h.Root, r.dmPW)
+	pidsAfter, versionAfter, _ := productionState(t, r)
 	if !slices.Equal(pids, pidsAfter) || version != versionAfter {
 		t.Errorf("production changed: pids %v -> %v, version %s -> %s", pids, pidsAfter, version, versionAfter)
 	}
@@ -215,7 +219,7 @@ func TestRehearse(t *testing.T) {
 // (exit 5, as remediate would), and production is untouched.
 func TestRehearsePlantedFault(t *testing.T) {
 	r := newRehearsalHost(t, func(sc *sim.Scenario) { sc.Fail.Silent = []string{sim.SilentSetup} })
-	pids, version, _ := productionState(t, r.h.Root, r.dmPW)
+	pids, version, _ := productionState(t, r)
 	scratch := filepath.Join(t.TempDir(), "scratch")
 	code, out := r.rehearseBinary(t, scratch)
 	if code != exitcode.BackedOut {
@@ -224,11 +228,126 @@ func TestRehearsePlantedFault(t *testing.T) {
 	if !strings.Contains(out, "ds.setup               failed") || !strings.Contains(out, "production untouched") {
 		t.Errorf("rehearse output names no ds.setup failure or no untouched production:\n%s", out)
 	}
-	pidsAfter, versionAfter, _ := productionState(t, r.h.Root, r.dmPW)
+	pidsAfter, versionAfter, _ := productionState(t, r)
 	if !slices.Equal(pids, pidsAfter) || version != versionAfter {
 		t.Errorf("production changed: pids %v -> %v, version %s -> %s", pids, pidsAfter, version, versionAfter)
 	}
 	if left := twinMountsLeft(t, scratch); len(left) > 0 {
 		t.Errorf("the twin's mounts are left: %v", left)
+	}
+}
+
+// TestRehearseCluster: a VCS node whose cluster CLIs and state live below
+// the server root is rehearsed whole (the cluster's switch-off and give
+// back included) while production's cluster keeps its service online.
+func TestRehearseCluster(t *testing.T) {
+	r := newRehearsalHost(t, func(sc *sim.Scenario) { sc.HA = "vcs" })
+	pids, version, _ := productionState(t, r)
+	scratch := filepath.Join(t.TempDir(), "scratch")
+	code, out := r.rehearseBinary(t, scratch)
+	if code != exitcode.OK {
+		t.Fatalf("rehearse: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{"ha.vcs.offline         done", "ha.vcs.relink          done", "production untouched"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rehearse output lacks %q:\n%s", want, out)
+		}
+	}
+	pidsAfter, versionAfter, _ := productionState(t, r)
+	if !slices.Equal(pids, pidsAfter) || version != versionAfter {
+		t.Errorf("production changed: pids %v -> %v, version %s -> %s", pids, pidsAfter, version, versionAfter)
+	}
+	if state := r.h.Run(t, filepath.Join(".msguard-sim", "cluster-bin", "hagrp"), "-state", "iMS5"); !strings.Contains(state, "ONLINE") {
+		t.Errorf("production's service group after the rehearsal: %s", state)
+	}
+}
+
+// TestRehearseKilled: a rehearsal killed in the middle of its plan leaves
+// no twin process and no mount behind, and production untouched.
+func TestRehearseKilled(t *testing.T) {
+	r := newRehearsalHost(t, nil)
+	pids, version, _ := productionState(t, r)
+	// Every process of production's, with its helpers (slapd's child).
+	rootProcs := func() map[int]string {
+		out := map[int]string{}
+		ps, _ := exec.Command("ps", "-eo", "pid=,args=").Output()
+		for _, l := range strings.Split(string(ps), "\n") {
+			f := strings.Fields(l)
+			if len(f) > 1 && (strings.Contains(l, r.h.Root) || strings.Contains(l, "rehearse-twin")) {
+				pid, _ := strconv.Atoi(f[0])
+				out[pid] = l
+			}
+		}
+		return out
+	}
+	before := rootProcs()
+	scratch := filepath.Join(t.TempDir(), "scratch")
+	args := []string{"rehearse", "--server-root", r.h.Root, "--bind-password-file", r.dmPW,
+		"--state-dir", filepath.Join(t.TempDir(), "state"), "--media", r.media, "--admin-password-file", r.adminPW,
+		"--scratch", scratch, "--keep", "--no-progress"}
+	cmd := exec.Command(simtest.MsguardBinary(t), args...)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	// Killed once the twin is backing the host up (its servers stopped).
+	buf := make([]byte, 64<<10)
+	var seen strings.Builder
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(seen.String(), "backup.server_root") && time.Now().Before(deadline) {
+		n, err := pr.Read(buf)
+		seen.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The output stays open and read: the twin must die of its parent's
+	// death, not of a broken pipe.
+	go func() {
+		for {
+			if _, err := pr.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	defer pr.Close()
+	if !strings.Contains(seen.String(), "backup.server_root") {
+		t.Fatalf("the rehearsal never reached backup.server_root:\n%s", seen.String())
+	}
+	// The twin's processes die with its first process (the kernel kills a
+	// PID namespace whose init dies), its mounts with its namespace.
+	// Within a second: the twin's plan would otherwise end by itself soon
+	// after and hide a twin that outlived its parent.
+	var twin []string
+	for i := 0; i < 20; i++ {
+		twin = twin[:0]
+		for pid, l := range rootProcs() {
+			if _, ok := before[pid]; !ok {
+				twin = append(twin, l)
+			}
+		}
+		if len(twin) == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(twin) > 0 {
+		t.Errorf("twin processes left after the kill: %v", twin)
+	}
+	if left := twinMountsLeft(t, scratch); len(left) > 0 {
+		t.Errorf("the twin's mounts are left: %v", left)
+	}
+	pidsAfter, versionAfter, _ := productionState(t, r)
+	if !slices.Equal(pids, pidsAfter) || version != versionAfter {
+		t.Errorf("production changed: pids %v -> %v, version %s -> %s", pids, pidsAfter, version, versionAfter)
 	}
 }
