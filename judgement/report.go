@@ -53,6 +53,9 @@ type Report struct {
 	// Audit holds an audit run's numbers (queue depth, baseline); nil for
 	// the other phases, and then absent from the JSON.
 	Audit *AuditStats `json:"audit,omitempty"`
+	// Rehearsal holds what msguard rehearse ran; nil for the other
+	// commands, and then absent from the JSON.
+	Rehearsal *Rehearsal `json:"rehearsal,omitempty"`
 }
 
 // Summary counts findings by outcome. A waived deny counts in Waived, not Deny.

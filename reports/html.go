@@ -52,6 +52,30 @@ type htmlView struct {
 	Finished    string
 	SummaryLine string
 	Trend       *trendChart
+	Rehearsal   *htmlRehearsal
+	Title       string
+}
+
+// htmlRehearsal is the rehearsal section (msguard rehearse).
+type htmlRehearsal struct {
+	Verdict, Window, Production, Transcripts string
+	ExitCode                                 int
+	Untouched                                bool
+	Steps                                    []htmlRehearsalStep
+}
+
+type htmlRehearsalStep struct{ ID, Outcome, Time, Detail string }
+
+func newHTMLRehearsal(rh *judgement.Rehearsal) *htmlRehearsal {
+	if rh == nil {
+		return nil
+	}
+	v := &htmlRehearsal{Verdict: rehearsalVerdict(rh), Window: rehearsalWindow(rh), Production: rehearsalProduction(rh),
+		Transcripts: rh.Transcripts, ExitCode: rh.RemediateExitCode, Untouched: rh.Production.Untouched}
+	for _, s := range rh.Steps {
+		v.Steps = append(v.Steps, htmlRehearsalStep{ID: s.ID, Outcome: s.Outcome, Time: ms(s.DurationMS), Detail: s.Detail})
+	}
+	return v
 }
 
 // htmlGroup is one outcome section.
@@ -75,6 +99,8 @@ func (h HTMLRenderer) Render(w io.Writer, r *judgement.Report) error {
 		Passed:      append([]string(nil), r.Passed...),
 		SummaryLine: summaryLine(r),
 		Trend:       newTrendChart(h.Trend),
+		Rehearsal:   newHTMLRehearsal(r.Rehearsal),
+		Title:       reportTitle(r),
 	}
 	sort.Strings(v.Passed)
 	if !r.StartedAt.IsZero() {
@@ -113,7 +139,7 @@ const htmlSource = `<!DOCTYPE html>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="msguard-verdict" content="{{.R.Verdict}}">
-<title>msguard {{.R.Phase}} report: {{.R.Host}}: {{.Label}}</title>
+<title>msguard {{.Title}}: {{.R.Host}}: {{.Label}}</title>
 <style>
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d2330; background: #f4f5f7; }
 main { max-width: 60rem; margin: 0 auto; padding: 1rem 1.25rem 2rem; }
@@ -158,7 +184,7 @@ svg.trend text { font: 11px system-ui, sans-serif; fill: #5a6272; }
 <body>
 <header class="banner {{.Class}}" id="verdict">
 <h1>{{.Label}}</h1>
-<p>msguard {{.R.Phase}} report for <strong>{{.R.Host}}</strong> ({{.R.ServerRoot}}), exit code {{.R.ExitCode}}</p>
+<p>msguard {{.Title}} for <strong>{{.R.Host}}</strong> ({{.R.ServerRoot}}), exit code {{.R.ExitCode}}</p>
 </header>
 <main>
 <section id="summary">
@@ -245,6 +271,22 @@ svg.trend text { font: 11px system-ui, sans-serif; fill: #5a6272; }
 </ol>
 {{- end}}
 </article>
+{{- end}}
+</section>
+{{- end}}
+{{- with .Rehearsal}}
+<section class="rehearsal" id="rehearsal">
+<h2>Rehearsal: {{.Verdict}}</h2>
+<p>remediate would exit {{.ExitCode}} on this host; {{.Window}}.</p>
+<table class="steps">
+<tr><th>Step</th><th>Outcome</th><th>Time</th><th>Detail</th></tr>
+{{- range .Steps}}
+<tr class="{{.Outcome}}"><td><code>{{.ID}}</code></td><td>{{.Outcome}}</td><td>{{.Time}}</td><td>{{.Detail}}</td></tr>
+{{- end}}
+</table>
+<p class="production {{if .Untouched}}untouched{{else}}changed{{end}}">{{.Production}}</p>
+{{- if .Transcripts}}
+<p>Installer transcripts: <code>{{.Transcripts}}</code></p>
 {{- end}}
 </section>
 {{- end}}

@@ -189,6 +189,11 @@ func junitDocument(r *judgement.Report) junitSuites {
 		}
 	}
 	sort.Strings(names)
+	if r.Rehearsal != nil {
+		rs := rehearsalSuite(r.Rehearsal)
+		suites[rs.Name] = &rs
+		names = append(names, rs.Name)
+	}
 	for _, n := range append([]string{primary}, names...) {
 		s := suites[n]
 		doc.Tests += s.Tests

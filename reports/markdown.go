@@ -20,7 +20,7 @@ type MarkdownRenderer struct{}
 // Render writes r as Markdown.
 func (MarkdownRenderer) Render(w io.Writer, r *judgement.Report) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# msguard %s report: %s\n\n", mdEscape(r.Phase), mdEscape(r.Host))
+	fmt.Fprintf(&b, "# msguard %s: %s\n\n", mdEscape(reportTitle(r)), mdEscape(r.Host))
 	fmt.Fprintf(&b, "**Verdict: %s** (%s, exit code %d)\n\n", mdEscape(verdictLabel(r.Verdict)), mdCode(r.Verdict), r.ExitCode)
 
 	b.WriteString("| | |\n|---|---|\n")
@@ -104,6 +104,9 @@ func (MarkdownRenderer) Render(w io.Writer, r *judgement.Report) error {
 		}
 	}
 
+	if r.Rehearsal != nil {
+		rehearsalMarkdown(&b, r.Rehearsal)
+	}
 	fmt.Fprintf(&b, "\n---\n\n%s\n", mdEscape(summaryLine(r)))
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write markdown report: %w", err)

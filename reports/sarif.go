@@ -216,6 +216,9 @@ func sarifDocument(r *judgement.Report) sarifLog {
 			"host": r.Host, "serverRoot": r.ServerRoot, "phase": r.Phase, "verdict": r.Verdict,
 		},
 	}
+	if r.Rehearsal != nil {
+		run.Properties["rehearsal"] = rehearsalProperties(r.Rehearsal)
+	}
 	if r.Phase != "" || r.RunID != "" {
 		// automationDetails.id is "category/instance": runs of one phase
 		// form one category.

@@ -65,6 +65,9 @@ func (t TextRenderer) Render(w io.Writer, r *judgement.Report) error {
 			fmt.Fprintf(&b, "  %s: %s\n", clean(fe.Collector), indentRest(clean(fe.Error), "    "))
 		}
 	}
+	if r.Rehearsal != nil {
+		t.rehearsalText(&b, r.Rehearsal)
+	}
 	fmt.Fprintf(&b, "\n%s\n", t.paint(verdictColor(r.Verdict), summaryLine(r)))
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write text report: %w", err)
@@ -74,7 +77,7 @@ func (t TextRenderer) Render(w io.Writer, r *judgement.Report) error {
 
 // header writes who, where, which phase and the verdict.
 func (t TextRenderer) header(b *bytes.Buffer, r *judgement.Report) {
-	fmt.Fprintf(b, "%s\n", t.paint(ansiBold, "msguard "+clean(r.Phase)+" report"))
+	fmt.Fprintf(b, "%s\n", t.paint(ansiBold, "msguard "+reportTitle(r)))
 	fmt.Fprintf(b, "  host:        %s\n", clean(r.Host))
 	fmt.Fprintf(b, "  server root: %s\n", clean(r.ServerRoot))
 	fmt.Fprintf(b, "  phase:       %s\n", clean(r.Phase))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -20,8 +19,10 @@ import (
 	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/exitcode"
 	"github.com/msguard/msguard/internal/runstate"
+	"github.com/msguard/msguard/judgement"
 	"github.com/msguard/msguard/rehearse"
 	"github.com/msguard/msguard/remediate"
+	"github.com/msguard/msguard/reports"
 )
 
 // rehearseFlags are rehearse's own flags.
@@ -29,6 +30,7 @@ type rehearseFlags struct {
 	scratch  string
 	overlays []string
 	keep     bool
+	jf       judgeFlags // --format, -o, --report
 }
 
 func (a *app) rehearseCmd() *cobra.Command {
@@ -63,6 +65,9 @@ on the production cluster): it is refused with exit 2 then.`,
 	f.StringVar(&hf.scratch, "scratch", "", "directory for the twin's writes, backups and journal (default: a new directory in /var/tmp)")
 	f.StringArrayVar(&hf.overlays, "overlay", nil, "another directory the upgrade writes, outside the server root, to overlay too (repeatable)")
 	f.BoolVar(&hf.keep, "keep", false, "keep the scratch directory (the twin's files, backups, journal and transcripts)")
+	f.StringVar(&hf.jf.format, "format", "text", "report format: "+strings.Join(reports.Formats(), ", "))
+	f.StringVarP(&hf.jf.output, "output", "o", "-", "write the report to FILE (- = stdout)")
+	f.StringArrayVar(&hf.jf.reports, "report", nil, "also write FORMAT=FILE (repeatable), e.g. --report junit=out.xml")
 	return cmd
 }
 
@@ -105,6 +110,7 @@ func (a *app) rehearseTwinCmd() *cobra.Command {
 				}
 			}
 			rf.yes = true
+			a.gateReports = filepath.Dir(specPath)
 			return a.runRemediate(cmd, cf, rf)
 		},
 	}
@@ -179,7 +185,11 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 	if !hf.keep {
 		defer os.RemoveAll(scratch)
 	}
-	res := rehearse.Result{ServerRoot: snap.ServerRoot, Started: time.Now(), Scratch: scratch}
+	outs, err := parseReportFlags(hf.jf)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
 
 	before, err := rehearse.TakeFingerprint(overlays, filepath.Join(scratch, "production-before.txt"))
 	if err != nil {
@@ -196,7 +206,8 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 	args := append([]string{"rehearse-twin", "--twin-spec", specPath}, passThrough(cmd.Flags())...)
 	args = append(args, "--backup-dir", backupDir, "--state-dir", stateDir)
 	child := rehearse.Child(ctx, "/proc/self/exe", args...)
-	child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, a.stderr
+	// The twin's progress goes to stderr: stdout is the report's.
+	child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stderr, a.stderr
 	if err := child.Start(); err != nil {
 		if rehearse.Refused(err) {
 			return exitcode.Wrap(exitcode.Usage, &rehearse.RefusedError{Err: err})
@@ -204,46 +215,69 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 		return err
 	}
 	werr := child.Wait()
-	res.Finished = time.Now()
+	finished := time.Now()
+	rh := &judgement.Rehearsal{RunMS: finished.Sub(started).Milliseconds()}
 	var ee *exec.ExitError
 	switch {
 	case werr == nil:
 	case errors.As(werr, &ee) && ee.Exited():
-		res.ExitCode = ee.ExitCode()
+		rh.RemediateExitCode = ee.ExitCode()
 	default:
 		return fmt.Errorf("rehearse: the twin ended: %w", werr)
 	}
-	if res.ExitCode == exitcode.Usage || res.ExitCode == exitcode.Runtime {
-		return exitcode.New(res.ExitCode, "rehearse: the twin could not run the plan (see above); production untouched")
+	if rh.RemediateExitCode == exitcode.Usage || rh.RemediateExitCode == exitcode.Runtime {
+		return exitcode.New(rh.RemediateExitCode, "rehearse: the twin could not run the plan (see above); production untouched")
 	}
 
 	after, err := rehearse.TakeFingerprint(overlays, filepath.Join(scratch, "production-after.txt"))
 	if err != nil {
 		return err
 	}
-	res.Production = rehearse.Proof{Entries: after.Entries, DigestBefore: before.Digest, DigestAfter: after.Digest,
-		DaemonsBefore: pidsBefore, DaemonsAfter: daemonPIDs(ctx, copts)}
-	res.Production.Untouched = before.Digest == after.Digest && slices.Equal(res.Production.DaemonsBefore, res.Production.DaemonsAfter)
+	pidsAfter := daemonPIDs(ctx, copts)
+	rh.Production = judgement.Production{Entries: after.Entries, Digest: after.Digest, DaemonPIDs: pidsAfter,
+		Untouched: before.Digest == after.Digest && slices.Equal(pidsBefore, pidsAfter)}
 	if before.Digest != after.Digest {
-		res.Production.Difference, _ = rehearse.FirstDifference(before.Listing, after.Listing)
-	} else if !res.Production.Untouched {
-		res.Production.Difference = fmt.Sprintf("production daemons were %v, now %v", pidsBefore, res.Production.DaemonsAfter)
+		rh.Production.Difference, _ = rehearse.FirstDifference(before.Listing, after.Listing)
+	} else if !rh.Production.Untouched {
+		rh.Production.Difference = fmt.Sprintf("production daemons were %v, now %v", pidsBefore, pidsAfter)
 	}
 	if st, err := runstate.Read(stateDir, snap.ServerRoot); err == nil && st.JournalDir != "" {
 		if recs, err := remediate.ReadJournal(filepath.Join(st.JournalDir, runstate.JournalFile)); err == nil {
-			res.Steps = rehearse.StepsFromJournal(recs)
+			rh.Steps = rehearse.StepsFromJournal(recs)
+		}
+		if hf.keep {
+			rh.Transcripts = st.JournalDir
 		}
 	}
-	res.Downtime = rehearse.Downtime(res.Steps)
-	res.Text(a.stdout)
-	if b, err := json.MarshalIndent(res, "", "  "); err == nil && hf.keep {
-		_ = os.WriteFile(filepath.Join(scratch, "rehearsal.json"), b, 0o600)
+	rh.DowntimeMS = rehearse.DowntimeMS(rh.Steps)
+
+	rep := lastGateReport(scratch)
+	if rep == nil {
+		rep = &judgement.Report{Schema: judgement.ReportSchema, Tool: snap.Tool, Host: snap.Host, ServerRoot: snap.ServerRoot,
+			Verdict: judgement.VerdictError, Findings: []judgement.Finding{}, FactsErrors: snap.Errors()}
 	}
-	if !res.Production.Untouched {
-		return exitcode.New(exitcode.Runtime, "rehearse: production changed during the rehearsal: %s", res.Production.Difference)
+	rh.Gate = rep.Phase
+	rep.StartedAt, rep.FinishedAt, rep.Rehearsal = started, finished, rh
+	rep.ExitCode = rh.RemediateExitCode
+	if !rh.Production.Untouched {
+		rep.ExitCode = exitcode.Runtime
 	}
-	if res.ExitCode != 0 {
-		return exitcode.New(res.ExitCode, "rehearse: remediate would have exited %d on this host", res.ExitCode)
+	return a.writeReports(rep, outs)
+}
+
+// lastGateReport is the report of the twin's last gate: postflight, else
+// quiesce, else preflight (nil when the plan ended before any).
+func lastGateReport(scratch string) *judgement.Report {
+	for _, phase := range []string{"postflight", "quiesce", "preflight"} {
+		f, err := os.Open(filepath.Join(scratch, "gate-"+phase+".json"))
+		if err != nil {
+			continue
+		}
+		r, err := judgement.DecodeReport(f)
+		f.Close()
+		if err == nil {
+			return r
+		}
 	}
 	return nil
 }
@@ -380,7 +414,7 @@ func passThrough(fs *pflag.FlagSet) []string {
 	var out []string
 	fs.Visit(func(f *pflag.Flag) {
 		switch f.Name {
-		case "scratch", "overlay", "keep", "backup-dir", "state-dir":
+		case "scratch", "overlay", "keep", "backup-dir", "state-dir", "format", "output", "report":
 			return
 		}
 		if sv, ok := f.Value.(pflag.SliceValue); ok {

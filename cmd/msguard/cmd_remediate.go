@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"path/filepath"
+
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/msguard/msguard/internal/atomicfile"
 	"github.com/msguard/msguard/judgement"
 	"github.com/msguard/msguard/remediate/ldapexport"
-	"time"
 
 	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/collectors/facts"
@@ -178,6 +183,12 @@ func (a *app) remediateOptions(cmd *cobra.Command, cf collectFlags, rf remediate
 			rep, err := judge(cmd, engine, waivers, snap, p, started, false)
 			if err != nil {
 				return nil, err
+			}
+			if a.gateReports != "" {
+				var buf bytes.Buffer
+				if err := (reports.JSONRenderer{}).Render(&buf, rep); err == nil {
+					_ = atomicfile.Write(filepath.Join(a.gateReports, "gate-"+phase+".json"), buf.Bytes(), 0o600)
+				}
 			}
 			fmt.Fprintf(a.stdout, "  gate %s: %s (%d deny, %d warn, %d error, %d waived)\n", phase, rep.Verdict,
 				rep.Summary.Deny, rep.Summary.Warn, rep.Summary.Error, rep.Summary.Waived)

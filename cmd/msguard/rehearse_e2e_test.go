@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"github.com/msguard/msguard/collectors"
 	"github.com/msguard/msguard/internal/exitcode"
 	"github.com/msguard/msguard/internal/runstate"
+	"github.com/msguard/msguard/judgement"
 	"github.com/msguard/msguard/rehearse"
 	"github.com/msguard/msguard/remediate"
 	"github.com/msguard/msguard/sim"
@@ -61,26 +61,49 @@ func newRehearsalHost(t *testing.T, edit func(*sim.Scenario)) rehearsalHost {
 
 // rehearseBinary runs the shipped msguard binary's rehearse (the twin
 // re-executes the binary, so it cannot run in-process).
-func (r rehearsalHost) rehearseBinary(t *testing.T, scratch string, extra ...string) (int, string) {
+func (r rehearsalHost) rehearseBinary(t *testing.T, scratch string, extra ...string) (int, string, *judgement.Rehearsal) {
 	t.Helper()
+	reportFile := filepath.Join(t.TempDir(), "rehearsal.json")
 	args := append([]string{"rehearse", "--server-root", r.h.Root, "--bind-password-file", r.dmPW,
 		"--state-dir", filepath.Join(t.TempDir(), "state"), "--media", r.media, "--admin-password-file", r.adminPW,
-		"--scratch", scratch, "--keep", "--queue-watch", "10s", "--no-progress"}, extra...)
+		"--scratch", scratch, "--keep", "--queue-watch", "10s", "--no-progress", "--report", "json=" + reportFile}, extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, simtest.MsguardBinary(t), args...)
 	// The cluster CLIs, where the host has them, as remediate's tests find them.
 	cmd.Env = append(os.Environ(), "PATH="+r.h.Paths.ClusterBin()+string(os.PathListSeparator)+os.Getenv("PATH"))
 	out, err := cmd.CombinedOutput()
+	code := 0
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		return 0, string(out)
 	case errors.As(err, &ee):
-		return ee.ExitCode(), string(out)
+		code = ee.ExitCode()
+	default:
+		t.Fatalf("rehearse: %v\n%s", err, out)
 	}
-	t.Fatalf("rehearse: %v\n%s", err, out)
-	return 0, ""
+	var rh *judgement.Rehearsal
+	if f, err := os.Open(reportFile); err == nil {
+		rep, err := judgement.DecodeReport(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("rehearsal report: %v", err)
+		}
+		if rh = rep.Rehearsal; rh == nil || rep.ExitCode != code {
+			t.Fatalf("rehearsal report: rehearsal %v, exit code %d (the command exited %d)", rh, rep.ExitCode, code)
+		}
+	}
+	return code, string(out), rh
+}
+
+// stepOutcome is how the rehearsal ended step id ("" when it did not run).
+func stepOutcome(rh *judgement.Rehearsal, id string) string {
+	for _, s := range rh.Steps {
+		if s.ID == id {
+			return s.Outcome
+		}
+	}
+	return ""
 }
 
 // productionState is what must not change: the daemons' pids, the
@@ -157,7 +180,7 @@ func TestRehearse(t *testing.T) {
 	scratch := filepath.Join(t.TempDir(), "scratch")
 	stop := make(chan struct{})
 	fails, wait := probe(ports, stop)
-	code, out := r.rehearseBinary(t, scratch)
+	code, out, rh := r.rehearseBinary(t, scratch)
 	close(stop)
 	wait()
 	if code != exitcode.OK {
@@ -178,16 +201,8 @@ func TestRehearse(t *testing.T) {
 	if left := twinMountsLeft(t, scratch); len(left) > 0 {
 		t.Errorf("the twin's mounts are left: %v", left)
 	}
-	var res rehearse.Result
-	b, err := os.ReadFile(filepath.Join(scratch, "rehearsal.json"))
-	if err == nil {
-		err = json.Unmarshal(b, &res)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Production.Untouched || res.Downtime <= 0 || len(res.Steps) == 0 {
-		t.Fatalf("rehearsal result: %+v", res)
+	if !rh.Production.Untouched || rh.DowntimeMS <= 0 || len(rh.Steps) == 0 || rh.Gate != "postflight" {
+		t.Fatalf("rehearsal result: %+v", rh)
 	}
 
 	// The real upgrade: the same steps, the same outcomes.
@@ -202,14 +217,14 @@ func TestRehearse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outcomes := func(steps []rehearse.StepRun) []string {
+	outcomes := func(steps []judgement.RehearsalStep) []string {
 		var o []string
 		for _, s := range steps {
 			o = append(o, s.ID+"="+s.Outcome)
 		}
 		return o
 	}
-	if got, want := outcomes(res.Steps), outcomes(rehearse.StepsFromJournal(recs)); !slices.Equal(got, want) {
+	if got, want := outcomes(rh.Steps), outcomes(rehearse.StepsFromJournal(recs)); !slices.Equal(got, want) {
 		t.Errorf("rehearsal steps differ from the real run's:\nrehearsal %v\nreal      %v", got, want)
 	}
 }
@@ -221,12 +236,12 @@ func TestRehearsePlantedFault(t *testing.T) {
 	r := newRehearsalHost(t, func(sc *sim.Scenario) { sc.Fail.Silent = []string{sim.SilentSetup} })
 	pids, version, _ := productionState(t, r)
 	scratch := filepath.Join(t.TempDir(), "scratch")
-	code, out := r.rehearseBinary(t, scratch)
+	code, out, rh := r.rehearseBinary(t, scratch)
 	if code != exitcode.BackedOut {
 		t.Fatalf("rehearse: exit %d, want %d\n%s", code, exitcode.BackedOut, out)
 	}
-	if !strings.Contains(out, "ds.setup               failed") || !strings.Contains(out, "production untouched") {
-		t.Errorf("rehearse output names no ds.setup failure or no untouched production:\n%s", out)
+	if stepOutcome(rh, "ds.setup") != "failed" || !rh.Production.Untouched || !strings.Contains(out, "production untouched") {
+		t.Errorf("rehearsal: ds.setup %q, production %+v:\n%s", stepOutcome(rh, "ds.setup"), rh.Production, out)
 	}
 	pidsAfter, versionAfter, _ := productionState(t, r)
 	if !slices.Equal(pids, pidsAfter) || version != versionAfter {
@@ -244,14 +259,17 @@ func TestRehearseCluster(t *testing.T) {
 	r := newRehearsalHost(t, func(sc *sim.Scenario) { sc.HA = "vcs" })
 	pids, version, _ := productionState(t, r)
 	scratch := filepath.Join(t.TempDir(), "scratch")
-	code, out := r.rehearseBinary(t, scratch)
+	code, out, rh := r.rehearseBinary(t, scratch)
 	if code != exitcode.OK {
 		t.Fatalf("rehearse: exit %d\n%s", code, out)
 	}
-	for _, want := range []string{"ha.vcs.offline         done", "ha.vcs.relink          done", "production untouched"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("rehearse output lacks %q:\n%s", want, out)
+	for _, id := range []string{"ha.vcs.offline", "ha.vcs.relink", "post.start"} {
+		if got := stepOutcome(rh, id); got != "done" {
+			t.Errorf("rehearsal step %s: %q, want done\n%s", id, got, out)
 		}
+	}
+	if !rh.Production.Untouched {
+		t.Errorf("production: %+v", rh.Production)
 	}
 	pidsAfter, versionAfter, _ := productionState(t, r)
 	if !slices.Equal(pids, pidsAfter) || version != versionAfter {

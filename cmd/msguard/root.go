@@ -19,6 +19,9 @@ type app struct {
 	stdout, stderr io.Writer
 	common         commonFlags
 	log            *slog.Logger
+	// gateReports, when set, is where remediate's gates also write their
+	// reports as JSON (gate-PHASE.json): the rehearsal's twin sets it.
+	gateReports string
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {

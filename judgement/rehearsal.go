@@ -1,0 +1,46 @@
+package judgement
+
+// Rehearsal is the plan as `msguard rehearse` ran it on a copy-on-write
+// twin of the host, and the proof that production was untouched. A
+// rehearsal report carries it beside the findings of the twin's last gate
+// (its postflight when the plan got that far); other reports have none.
+type Rehearsal struct {
+	// RemediateExitCode is what remediate exited with in the twin: what
+	// it would exit with on this host (0 upgraded, 3 a gate refused, 5
+	// backed out, 6 backout failed).
+	RemediateExitCode int `json:"remediate_exit_code"`
+	// Gate is the phase of the gate whose findings the report holds
+	// ("" when the plan ended before any gate).
+	Gate  string          `json:"gate,omitempty"`
+	Steps []RehearsalStep `json:"steps"`
+	// DowntimeMS is the mail service's time down in the twin, from the
+	// first step that stops it to the end of post.start (or of the
+	// backout's start): the window the upgrade needs on this host's data.
+	DowntimeMS int64 `json:"downtime_ms"`
+	// RunMS is the whole plan's time.
+	RunMS int64 `json:"run_ms"`
+	// Transcripts is the directory of the installers' transcripts ("" when
+	// the scratch directory was not kept).
+	Transcripts string     `json:"transcripts,omitempty"`
+	Production  Production `json:"production"`
+}
+
+// RehearsalStep is one step as the twin ran it: done, skip, failed, or
+// undone (by the backout).
+type RehearsalStep struct {
+	ID         string `json:"id"`
+	Outcome    string `json:"outcome"`
+	DurationMS int64  `json:"duration_ms"`
+	Detail     string `json:"detail,omitempty"`
+}
+
+// Production is how the rehearsal proved production untouched: every entry
+// below the overlaid directories (type, mode, owner, size, time, link)
+// identical before and after, and the same daemon processes.
+type Production struct {
+	Untouched  bool   `json:"untouched"`
+	Entries    int64  `json:"entries"`
+	Digest     string `json:"digest"`
+	Difference string `json:"difference,omitempty"`
+	DaemonPIDs []int  `json:"daemon_pids"`
+}
