@@ -51,6 +51,14 @@ set +e
 exited $? 0 "msguard check --phase preflight"
 set -e
 
+say "msguard rehearse (the day before: the whole upgrade on a copy-on-write twin, production untouched)"
+set +e
+"$bin/msguard" rehearse "${common[@]}" --media "$demo/media" --admin-password-file "$demo/admin.pw" \
+  --queue-watch 30s --report json="$demo/reports/rehearsal.json" --report html="$demo/reports/rehearsal.html" \
+  2>"$demo/rehearsal.log"
+exited $? 0 "msguard rehearse"
+set -e
+
 say "msguard remediate (the upgrade, journaled, with a verified backup)"
 set +e
 "$bin/msguard" remediate "${common[@]}" --media "$demo/media" --backup-dir "$demo/backup" \

@@ -713,7 +713,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
-	for _, f := range []string{"before.json", "preflight.json", "preflight.xml", "preflight.sarif", "preflight.md", "preflight.html", "audit.html", "msguard.prom"} {
+	for _, f := range []string{"before.json", "preflight.json", "preflight.xml", "preflight.sarif", "preflight.md", "preflight.html", "rehearsal.json", "rehearsal.html", "audit.html", "msguard.prom"} {
 		if fi, err := os.Stat(filepath.Join(demo, "reports", f)); err != nil || fi.Size() == 0 {
 			t.Errorf("report %s: %v", f, err)
 		}
