@@ -205,13 +205,21 @@ func TestRehearse(t *testing.T) {
 		t.Fatalf("rehearsal result: %+v", rh)
 	}
 
-	// The real upgrade: the same steps, the same outcomes.
+	r.realRunMatches(t, rh, exitcode.OK)
+}
+
+// realRunMatches runs the real remediate on the host after its rehearsal
+// and checks that it exits as the rehearsal said and runs the same steps
+// to the same outcomes.
+func (r rehearsalHost) realRunMatches(t *testing.T, rh *judgement.Rehearsal, wantCode int) {
+	t.Helper()
+	t.Setenv("PATH", r.h.Paths.ClusterBin()+string(os.PathListSeparator)+os.Getenv("PATH"))
 	state, backup := filepath.Join(t.TempDir(), "state"), filepath.Join(t.TempDir(), "backup")
 	code, stdout, stderr := msguardRun(t, "remediate", "--server-root", r.h.Root, "--bind-password-file", r.dmPW,
 		"--state-dir", state, "--media", r.media, "--admin-password-file", r.adminPW, "--backup-dir", backup,
 		"--queue-watch", "10s", "--yes", "--no-progress", "-q")
-	if code != exitcode.OK {
-		t.Fatalf("remediate after the rehearsal: exit %d\n%s\n%s", code, stdout, stderr)
+	if code != wantCode || rh.RemediateExitCode != wantCode {
+		t.Fatalf("remediate after the rehearsal: exit %d, the rehearsal said %d, want %d\n%s\n%s", code, rh.RemediateExitCode, wantCode, stdout, stderr)
 	}
 	recs, err := remediate.ReadJournal(filepath.Join(backup, runstate.JournalFile))
 	if err != nil {
@@ -229,26 +237,39 @@ func TestRehearse(t *testing.T) {
 	}
 }
 
-// TestRehearsePlantedFault: a setup -k that exits 0 having done nothing
-// fails the rehearsal at its first use, the Directory Server's ds.setup
-// (exit 5, as remediate would), and production is untouched.
+// TestRehearsePlantedFault: planted installer faults fail the rehearsal
+// at the step they fail in a real run (exit 5, as remediate would), with
+// production untouched; the real remediate afterwards fails the same way.
 func TestRehearsePlantedFault(t *testing.T) {
-	r := newRehearsalHost(t, func(sc *sim.Scenario) { sc.Fail.Silent = []string{sim.SilentSetup} })
-	pids, version, _ := productionState(t, r)
-	scratch := filepath.Join(t.TempDir(), "scratch")
-	code, out, rh := r.rehearseBinary(t, scratch)
-	if code != exitcode.BackedOut {
-		t.Fatalf("rehearse: exit %d, want %d\n%s", code, exitcode.BackedOut, out)
+	tests := []struct {
+		name, step string
+		plant      func(*sim.Scenario)
+	}{
+		// A silent setup -k is first met upgrading the Directory Server.
+		{"setup -k exits 0 doing nothing", "ds.setup", func(sc *sim.Scenario) { sc.Fail.Silent = []string{sim.SilentSetup} }},
+		{"setup -k fails after moving the configuration", "msg.setup", func(sc *sim.Scenario) { sc.Fail.SetupAfter = "backup" }},
 	}
-	if stepOutcome(rh, "ds.setup") != "failed" || !rh.Production.Untouched || !strings.Contains(out, "production untouched") {
-		t.Errorf("rehearsal: ds.setup %q, production %+v:\n%s", stepOutcome(rh, "ds.setup"), rh.Production, out)
-	}
-	pidsAfter, versionAfter, _ := productionState(t, r)
-	if !slices.Equal(pids, pidsAfter) || version != versionAfter {
-		t.Errorf("production changed: pids %v -> %v, version %s -> %s", pids, pidsAfter, version, versionAfter)
-	}
-	if left := twinMountsLeft(t, scratch); len(left) > 0 {
-		t.Errorf("the twin's mounts are left: %v", left)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRehearsalHost(t, tt.plant)
+			pids, version, _ := productionState(t, r)
+			scratch := filepath.Join(t.TempDir(), "scratch")
+			code, out, rh := r.rehearseBinary(t, scratch)
+			if code != exitcode.BackedOut {
+				t.Fatalf("rehearse: exit %d, want %d\n%s", code, exitcode.BackedOut, out)
+			}
+			if stepOutcome(rh, tt.step) != "failed" || !rh.Production.Untouched || !strings.Contains(out, "production untouched") {
+				t.Errorf("rehearsal: %s %q, production %+v:\n%s", tt.step, stepOutcome(rh, tt.step), rh.Production, out)
+			}
+			pidsAfter, versionAfter, _ := productionState(t, r)
+			if !slices.Equal(pids, pidsAfter) || version != versionAfter {
+				t.Errorf("production changed: pids %v -> %v, version %s -> %s", pids, pidsAfter, version, versionAfter)
+			}
+			if left := twinMountsLeft(t, scratch); len(left) > 0 {
+				t.Errorf("the twin's mounts are left: %v", left)
+			}
+			r.realRunMatches(t, rh, exitcode.BackedOut)
+		})
 	}
 }
 
@@ -278,6 +299,7 @@ func TestRehearseCluster(t *testing.T) {
 	if state := r.h.Run(t, filepath.Join(".msguard-sim", "cluster-bin", "hagrp"), "-state", "iMS5"); !strings.Contains(state, "ONLINE") {
 		t.Errorf("production's service group after the rehearsal: %s", state)
 	}
+	r.realRunMatches(t, rh, exitcode.OK)
 }
 
 // TestRehearseKilled: a rehearsal killed in the middle of its plan leaves
