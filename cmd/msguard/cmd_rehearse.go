@@ -48,10 +48,11 @@ production's ports on their own loopback and reach no other host) and a PID name
 of its own (the twin stops only its own processes). The twin starts the servers
 production runs, then runs the plan; every write lands in --scratch.
 
-It prints the plan as it ran (each step's outcome and time), the mail service's
+It writes the report of the twin's last gate (its postflight when the plan got that
+far) with the plan as it ran (each step's outcome and time), the mail service's
 downtime in the twin, and whether production was untouched (every entry below the
 overlaid directories identical before and after, the production daemons the same
-processes). It exits as remediate would have (0, 3, 5, 6); 2 when the kernel refuses
+processes), in any format of check; the twin's progress goes to stderr. It exits as remediate would have (0, 3, 5, 6); 2 when the kernel refuses
 the namespaces or overlayfs, with nothing touched. A cluster node is twinned only when
 its cluster CLIs lie in the overlaid directories (otherwise, in the twin, they would act
 on the production cluster): it is refused with exit 2 then.`,
@@ -62,6 +63,8 @@ on the production cluster): it is refused with exit 2 then.`,
 	a.addCollectFlags(cmd, &cf)
 	addRemediateFlags(cmd, &rf)
 	f := cmd.Flags()
+	// The twin's backups go to --scratch.
+	_ = f.MarkHidden("backup-dir")
 	f.StringVar(&hf.scratch, "scratch", "", "directory for the twin's writes, backups and journal (default: a new directory in /var/tmp)")
 	f.StringArrayVar(&hf.overlays, "overlay", nil, "another directory the upgrade writes, outside the server root, to overlay too (repeatable)")
 	f.BoolVar(&hf.keep, "keep", false, "keep the scratch directory (the twin's files, backups, journal and transcripts)")
@@ -153,6 +156,13 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 	if rf.media == "" {
 		return exitcode.Usagef("--media is required: the directory holding the Messaging Server 5.2 installer (msg52/setup)")
 	}
+	if cf.backupDir != "" {
+		return exitcode.Usagef("--backup-dir: rehearse writes the twin's backups into --scratch; give --scratch DIR instead")
+	}
+	outs, err := parseReportFlags(hf.jf)
+	if err != nil {
+		return err
+	}
 	if os.Geteuid() != 0 {
 		return exitcode.Usagef("msguard rehearse must run as root: the twin needs mount, network and PID namespaces and overlayfs; nothing was touched")
 	}
@@ -184,10 +194,6 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 	}
 	if !hf.keep {
 		defer os.RemoveAll(scratch)
-	}
-	outs, err := parseReportFlags(hf.jf)
-	if err != nil {
-		return err
 	}
 	started := time.Now()
 
