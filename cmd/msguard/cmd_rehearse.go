@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,6 +179,9 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 	}
 	overlays := rehearsalOverlays(snap, hf.overlays)
 	if err := clusterInTwin(snap, copts.Path, overlays); err != nil {
+		return err
+	}
+	if err := directoryInTwin(snap); err != nil {
 		return err
 	}
 	scratch := hf.scratch
@@ -387,6 +392,52 @@ func clusterInTwin(s *facts.Snapshot, path string, overlays []string) error {
 		}
 	}
 	return nil
+}
+
+// directoryInTwin refuses a host whose user directory is on another host:
+// the twin's network reaches no other host, and rehearse does not stand up
+// a scratch directory server in its place.
+func directoryInTwin(s *facts.Snapshot) error {
+	if s.LDAP == nil || s.LDAP.URL == "" {
+		return nil // no directory known: the twin's gates say so
+	}
+	u, err := url.Parse(s.LDAP.URL)
+	if err != nil {
+		return nil
+	}
+	host := u.Hostname()
+	if isLocalHost(host) {
+		return nil
+	}
+	return exitcode.Usagef("the user directory %s is on another host (%s): the twin reaches no other host, and rehearse does not stand up a scratch directory in its place; nothing was touched", s.LDAP.URL, host)
+}
+
+// isLocalHost reports whether host names this machine: a loopback or
+// local address, or a name that resolves to one.
+func isLocalHost(host string) bool {
+	addrs := []string{host}
+	if net.ParseIP(host) == nil {
+		resolved, err := net.LookupHost(host)
+		if err != nil {
+			return false
+		}
+		addrs = resolved
+	}
+	local := map[string]bool{}
+	if ifs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range ifs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				local[ipn.IP.String()] = true
+			}
+		}
+	}
+	for _, a := range addrs {
+		ip := net.ParseIP(a)
+		if ip == nil || !(ip.IsLoopback() || local[ip.String()]) {
+			return false
+		}
+	}
+	return true
 }
 
 // lookPathIn finds an executable named name in the PATH-style list path.
