@@ -7,7 +7,10 @@ package collectors
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/msguard/msguard/collectors/facts"
@@ -41,6 +44,9 @@ type Options struct {
 	Hostnames []string
 	// Path is the PATH searched for cluster CLIs ("" = the environment's).
 	Path string
+	// Only limits a run to these collectors (install always runs: it
+	// resolves the target); nil runs them all. CheckOnly validates names.
+	Only []string
 	Log  *slog.Logger
 }
 
@@ -63,18 +69,38 @@ type Target struct {
 	probeParent int
 }
 
+// CheckOnly reports the first name of only that is not a collector's.
+func CheckOnly(only []string) error {
+	for _, n := range only {
+		if n == facts.CollectorInstall {
+			continue
+		}
+		if !slices.ContainsFunc(registry, func(c registered) bool { return c.name == n }) {
+			names := []string{facts.CollectorInstall}
+			for _, c := range registry {
+				names = append(names, c.name)
+			}
+			return fmt.Errorf("no collector %q (collectors: %s)", n, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
 // collectFunc fills its own field of the snapshot. partial lists what it
 // could not read although it produced facts; err means no facts at all.
 type collectFunc func(ctx context.Context, t *Target, s *facts.Snapshot) (partial []string, err error)
+
+// registered is one collector of the registry.
+type registered struct {
+	name string
+	run  collectFunc
+}
 
 // registry is the one list of collectors: each reads its material through
 // the Target's Host and decides its fact family (facts.Families names the
 // field it fills). The install collector is not in it: it runs first
 // (ResolveTargetOn) and resolves the Target the others read.
-var registry = []struct {
-	name string
-	run  collectFunc
-}{
+var registry = []registered{
 	{facts.CollectorVersions, collectVersions},
 	{facts.CollectorProcesses, collectProcesses},
 	{facts.CollectorMounts, collectMounts},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -80,6 +81,9 @@ func collectTarget(ctx context.Context, t *Target, s *facts.Snapshot, onDone fun
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, c := range registry {
+		if t.Only != nil && !slices.Contains(t.Only, c.name) {
+			continue
+		}
 		wg.Add(1)
 		go func(name string, f collectFunc) {
 			defer wg.Done()

@@ -20,6 +20,7 @@ import (
 type collectFlags struct {
 	serverRoot string
 	backupDir  string
+	only       []string // collect --only
 }
 
 func (a *app) collectCmd() *cobra.Command {
@@ -50,6 +51,7 @@ snapshot, never as a pass. It changes nothing on the host.`,
 	a.addCollectFlags(cmd, &cf)
 	cmd.Flags().StringVarP(&out, "output", "o", "-", "write the snapshot to FILE (- = stdout)")
 	cmd.Flags().BoolVar(&emitScript, "emit-script", false, "write the POSIX sh collector script for hosts msguard cannot run on (see msguard ingest)")
+	cmd.Flags().StringSliceVar(&cf.only, "only", nil, "run only these collectors (comma-separated, e.g. queue,processes; install always runs); the others are absent from the snapshot")
 	return cmd
 }
 
@@ -112,9 +114,19 @@ func (a *app) collect(cmd *cobra.Command, cf collectFlags) (*facts.Snapshot, err
 	if err != nil {
 		return nil, err
 	}
+	if cf.only != nil {
+		if err := collectors.CheckOnly(cf.only); err != nil {
+			return nil, exitcode.Usagef("--only: %v", err)
+		}
+		opts.Only = cf.only
+	}
 	var onDone func(string)
 	if a.stderrIsTerminal() && !a.common.quiet {
-		bar := progressbar.NewOptions(len(facts.AllCollectors),
+		n := len(facts.AllCollectors)
+		if opts.Only != nil {
+			n = len(opts.Only) + 1 // and install
+		}
+		bar := progressbar.NewOptions(n,
 			progressbar.OptionSetWriter(a.stderr), progressbar.OptionSetDescription("collecting"),
 			progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())
 		defer bar.Finish()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -147,6 +148,42 @@ func contains(list []string, s string) bool {
 // TestCollectAsNonRoot runs collect as nobody: it collects what it can,
 // says what it could not (permission denied on the 0600 install.inf and
 // configs), marks the snapshot non-root, and still exits 0.
+// TestCollectOnly: collect --only runs the collectors named (and install,
+// which resolves the target) and leaves the others out of the snapshot,
+// with the same facts as a full run.
+func TestCollectOnly(t *testing.T) {
+	h := simtest.New(t, referenceScenario)
+	bin := simtest.MsguardBinary(t)
+	snap := func(extra ...string) facts.Snapshot {
+		out := filepath.Join(t.TempDir(), "snap.json")
+		args := append([]string{"collect", "--server-root", h.Root, "--state-dir", t.TempDir(), "-o", out}, extra...)
+		if logs, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("collect %v: %v\n%s", extra, err, logs)
+		}
+		raw, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s facts.Snapshot
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	only, full := snap("--only", "queue,store"), snap()
+	var ran []string
+	for name := range only.Collectors {
+		ran = append(ran, name)
+	}
+	slices.Sort(ran)
+	if !slices.Equal(ran, []string{"install", "queue", "store"}) || only.Processes != nil || only.LDAP != nil || only.Versions != nil {
+		t.Errorf("--only queue,store ran %v (processes %v, ldap %v)", ran, only.Processes, only.LDAP)
+	}
+	if only.Queue == nil || full.Queue == nil || only.Queue.Total.Messages != full.Queue.Total.Messages || only.Store.UsersDigest != full.Store.UsersDigest {
+		t.Errorf("--only facts differ from a full run's: queue %+v / %+v", only.Queue, full.Queue)
+	}
+}
+
 func TestCollectAsNonRoot(t *testing.T) {
 	h := simtest.New(t, referenceScenario)
 	bin := simtest.MsguardBinary(t)
