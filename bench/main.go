@@ -2,17 +2,22 @@
 // same work, in one run, on the same generated data, and prints the
 // ratios (msguard time / peer time; below 1 is faster) with peak RSS:
 //
-//	queue scan          vs  find Q -type f | wc -l, find -printf '%s\n'
-//	process collector   vs  ps -eo pid,ppid,user,lstart,args
-//	LDIF export         vs  ldapsearch -LLL -E pr=1000/noprompt
-//	backup + verify     vs  cp -a + sha256sum -c
-//	restore             vs  cp -a
-//	policy evaluation   vs  opa eval (cold processes, same bundle and input:
-//	                        msguard check --snapshot, which also waives and renders)
+//	queue scan          msguard collect --only queue      vs  find Q -type f -printf '%s %T@\n'
+//	process collector   msguard collect --only processes  vs  ps -eo pid,ppid,user,lstart,args
+//	policy evaluation   msguard check --snapshot          vs  opa eval (same bundle and input)
+//	LDIF export         (library: a step of remediate)    vs  ldapsearch -LLL -E pr=1000/noprompt
+//	backup + verify     (library: a step of remediate)    vs  cp -a + sha256sum, sha256sum -c
+//	restore             (library: the backout's)          vs  cp -a
 //
-// Every measured command runs as its own process (msguard's side is this
-// binary re-executed with "op ..."), so wall time and peak RSS are measured
-// the same way for both sides; each is the median of -runs runs.
+// msguard's side is the shipped msguard binary where the work is a
+// command of its own; the steps of remediate have none, and their side is
+// this binary re-executed with "op ...". Peers run directly (a shell only
+// where the peer is itself a pipeline or writes through a redirection).
+// Both sides write to /dev/null or to files of their own. Each row is run
+// in -runs pairs whose order alternates (a b, b a, ...); the table gives
+// the min, median and max of the paired wall-time ratios, the median
+// CPU-time ratio (user + system) and the peak RSS. Disk-bound rows are
+// also run cold: the page cache is dropped before every run (root).
 package main
 
 import (
@@ -23,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -51,15 +57,19 @@ func main() {
 
 // measurement is one timed process.
 type measurement struct {
-	wall   time.Duration
-	maxRSS int64 // KiB
+	wall, cpu time.Duration // cpu: user + system time of the process and its children
+	maxRSS    int64         // KiB
 }
 
-// timeCmd runs argv (or "sh -c" when shell) and returns its wall time and peak RSS.
+// devNull takes what a measured command prints: both sides write to it.
+var devNull, _ = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+
+// timeCmd runs argv directly (no shell) and returns its wall and CPU
+// time and peak RSS.
 func timeCmd(argv []string, env []string) (measurement, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout = nil
+	cmd.Stdout = devNull
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -68,12 +78,21 @@ func timeCmd(argv []string, env []string) (measurement, error) {
 	if err != nil {
 		return measurement{}, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, stderr.String())
 	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	m := measurement{wall: wall}
-	if ru != nil {
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
 		m.maxRSS = ru.Maxrss
+		m.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 	}
 	return m, nil
+}
+
+// dropCaches empties the page cache (root only), so the next run reads
+// from disk: a cold run.
+func dropCaches() error {
+	if err := exec.Command("sync").Run(); err != nil {
+		return err
+	}
+	return os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0o200)
 }
 
 // side is one half of a comparison: what to prepare (untimed) and run.
@@ -82,59 +101,141 @@ type side struct {
 	argv    []string
 }
 
-// interleaved runs the two sides n times each, alternating (a, b, b, a,
-// a, b, ...) so that a load spike on this machine does not fall on one side
-// only, and returns each side's median wall time and largest RSS.
-func interleaved(n int, a, b side) (measurement, measurement, error) {
-	var walls [2][]time.Duration
-	var rss [2]int64
-	for i := 0; i < 2*n; i++ {
-		k := i % 2
-		if (i/2)%2 == 1 {
-			k = 1 - k
-		}
-		s := [2]side{a, b}[k]
-		if s.prepare != nil {
-			if err := s.prepare(); err != nil {
-				return measurement{}, measurement{}, err
-			}
-		}
-		m, err := timeCmd(s.argv, nil)
-		if err != nil {
-			return measurement{}, measurement{}, fmt.Errorf("%s: %w", [2]string{"msguard", "peer"}[k], err)
-		}
-		walls[k] = append(walls[k], m.wall)
-		rss[k] = max(rss[k], m.maxRSS)
+// samples are one side's runs.
+type samples []measurement
+
+func (s samples) walls() []float64 {
+	out := make([]float64, len(s))
+	for i, m := range s {
+		out[i] = float64(m.wall)
 	}
-	var out [2]measurement
-	for k := range out {
-		sort.Slice(walls[k], func(i, j int) bool { return walls[k][i] < walls[k][j] })
-		out[k] = measurement{wall: walls[k][len(walls[k])/2], maxRSS: rss[k]}
+	return out
+}
+
+func (s samples) cpus() []float64 {
+	out := make([]float64, len(s))
+	for i, m := range s {
+		out[i] = float64(m.cpu)
+	}
+	return out
+}
+
+func (s samples) maxRSS() int64 {
+	var r int64
+	for _, m := range s {
+		r = max(r, m.maxRSS)
+	}
+	return r
+}
+
+// spread is the min, median and max of xs.
+type spread struct{ min, med, max float64 }
+
+func spreadOf(xs []float64) spread {
+	ys := append([]float64(nil), xs...)
+	sort.Float64s(ys)
+	if len(ys) == 0 {
+		return spread{}
+	}
+	return spread{ys[0], ys[len(ys)/2], ys[len(ys)-1]}
+}
+
+// pairedRatios divides each msguard run by the peer run of its pair.
+func pairedRatios(a, b []float64) []float64 {
+	out := make([]float64, 0, len(a))
+	for i := range a {
+		if i < len(b) && b[i] > 0 {
+			out = append(out, a[i]/b[i])
+		}
+	}
+	return out
+}
+
+// interleaved runs the two sides n times each in pairs, alternating which
+// goes first (a b, b a, a b, ...), so that a load spike on this machine
+// does not fall on one side only; cold drops the page cache before every
+// run. Pair i is (ours[i], them[i]).
+func interleaved(n int, cold bool, a, b side) (samples, samples, error) {
+	var out [2]samples
+	for i := 0; i < n; i++ {
+		order := [2]int{0, 1}
+		if i%2 == 1 {
+			order = [2]int{1, 0}
+		}
+		for _, k := range order {
+			s := [2]side{a, b}[k]
+			if s.prepare != nil {
+				if err := s.prepare(); err != nil {
+					return nil, nil, err
+				}
+			}
+			if cold {
+				if err := dropCaches(); err != nil {
+					return nil, nil, fmt.Errorf("drop the page cache (cold runs need root): %w", err)
+				}
+			}
+			m, err := timeCmd(s.argv, nil)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", [2]string{"msguard", "peer"}[k], err)
+			}
+			out[k] = append(out[k], m)
+		}
 	}
 	return out[0], out[1], nil
 }
 
 // row is one comparison of the table.
 type row struct {
-	name, peer string
-	goal       float64
-	ours, them measurement
+	name, peer, ourCmd string
+	cache              string // warm or cold
+	goal               float64
+	ours, them         samples
 }
 
-func (r row) ratio() float64 { return float64(r.ours.wall) / float64(r.them.wall) }
+// wallRatio and cpuRatio are the paired ratios' min, median and max.
+func (r row) wallRatio() spread { return spreadOf(pairedRatios(r.ours.walls(), r.them.walls())) }
+func (r row) cpuRatio() spread  { return spreadOf(pairedRatios(r.ours.cpus(), r.them.cpus())) }
 
 func printTable(rows []row) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "work\tmsguard\tpeer\tratio\tgoal\tmet\tmsguard RSS\tpeer RSS\tpeer command\t")
+	fmt.Fprintln(tw, "work\tcache\tmsguard\tpeer\twall ratio (min med max)\tgoal\tmet\tcpu ratio\tmsguard RSS\tpeer RSS\t")
 	for _, r := range rows {
-		met := "yes"
-		if r.ratio() > r.goal {
-			met = "NO"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t<= %.2fx\t%s\t%d MiB\t%d MiB\t%s\t\n", r.name, round(r.ours.wall), round(r.them.wall),
-			r.ratio(), r.goal, met, r.ours.maxRSS/1024, r.them.maxRSS/1024, r.peer)
+		w, c := r.wallRatio(), r.cpuRatio()
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f %.2fx %.2f\t<= %.2fx\t%s\t%.2fx\t%d MiB\t%d MiB\t\n", r.name, r.cache,
+			round(time.Duration(spreadOf(r.ours.walls()).med)), round(time.Duration(spreadOf(r.them.walls()).med)),
+			w.min, w.med, w.max, r.goal, met(r), c.med, r.ours.maxRSS()/1024, r.them.maxRSS()/1024)
 	}
 	tw.Flush()
+	fmt.Println()
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if !seen[r.name] {
+			seen[r.name] = true
+			fmt.Printf("  %s: msguard = %s\n    peer = %s\n", r.name, r.ourCmd, r.peer)
+		}
+	}
+}
+
+func met(r row) string {
+	if r.wallRatio().med > r.goal {
+		return "NO"
+	}
+	return "yes"
+}
+
+// markdown is the table as Markdown, for the README.
+func markdown(rows []row, header string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", header)
+	b.WriteString("| work | cache | msguard | peer | wall ratio (min / median / max) | goal | CPU ratio (median) | msguard RSS | peer RSS | peer |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range rows {
+		w, c := r.wallRatio(), r.cpuRatio()
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f / **%.2f×** / %.2f | ≤ %.2f× | %.2f× | %d MiB | %d MiB | `%s` |\n", r.name, r.cache,
+			round(time.Duration(spreadOf(r.ours.walls()).med)), round(time.Duration(spreadOf(r.them.walls()).med)),
+			w.min, w.med, w.max, r.goal, c.med, r.ours.maxRSS()/1024, r.them.maxRSS()/1024, r.peer)
+	}
+	return b.String()
 }
 
 func round(d time.Duration) string {
@@ -157,7 +258,9 @@ type config struct {
 	runs    int
 	keep    bool
 	jsonOut string
+	mdOut   string
 	only    string
+	cold    bool
 }
 
 func orchestrate() error {
@@ -166,7 +269,9 @@ func orchestrate() error {
 	flag.StringVar(&c.work, "work", "", "work directory (default: a new temp dir)")
 	flag.IntVar(&c.queue, "queue", 100000, "queue files of the generated host")
 	flag.IntVar(&c.users, "users", 100000, "directory entries of the generated host")
-	flag.IntVar(&c.runs, "runs", 3, "runs per measurement (the median is kept)")
+	flag.IntVar(&c.runs, "runs", 10, "paired runs per row (at least 10 for the published table)")
+	flag.BoolVar(&c.cold, "cold", true, "also run the disk-bound rows cold (page cache dropped before every run; needs root)")
+	flag.StringVar(&c.mdOut, "markdown", "", "also write the table as Markdown to FILE")
 	flag.BoolVar(&c.keep, "keep", false, "keep the generated host")
 	flag.StringVar(&c.jsonOut, "json", "", "also write the table as JSON to FILE")
 	flag.StringVar(&c.only, "only", "", "run only the rows whose name contains NAME (case-insensitive), e.g. -only ldif")
@@ -190,30 +295,61 @@ func orchestrate() error {
 	if !c.keep {
 		defer h.destroy()
 	}
+	load := loadAverage()
 	var rows []row
 	for _, b := range benches(self, c, h) {
 		if c.only != "" && !strings.Contains(strings.ToLower(b.name), strings.ToLower(c.only)) {
 			continue
 		}
-		fmt.Fprintf(os.Stderr, "bench: %s ...\n", b.name)
-		ours, them, err := interleaved(c.runs, side{b.prepare, b.ours}, side{b.preparePeer, b.them})
-		if err != nil {
-			return fmt.Errorf("%s: %w", b.name, err)
+		caches := []bool{false}
+		if b.disk && c.cold {
+			caches = append(caches, true)
 		}
-		rows = append(rows, row{name: b.name, peer: b.peerText, goal: b.goal, ours: ours, them: them})
+		for _, cold := range caches {
+			cache := map[bool]string{false: "warm", true: "cold"}[cold]
+			fmt.Fprintf(os.Stderr, "bench: %s (%s) ...\n", b.name, cache)
+			ours, them, err := interleaved(c.runs, cold, side{b.prepare, b.ours}, side{b.preparePeer, b.them})
+			if err != nil {
+				return fmt.Errorf("%s: %w", b.name, err)
+			}
+			rows = append(rows, row{name: b.name, peer: b.peerText, ourCmd: strings.Join(b.ours, " "), cache: cache, goal: b.goal, ours: ours, them: them})
+		}
 	}
-	fmt.Printf("msguard vs the standard tools: %d queue files, %d directory entries, median of %d interleaved runs each\n", c.queue, c.users, c.runs)
+	header := fmt.Sprintf("msguard vs the standard tools: %d queue files, %d directory entries; %d paired runs per row (a b, b a, ...); load %s before, %d CPUs",
+		c.queue, c.users, c.runs, load, runtime.NumCPU())
+	fmt.Println(header)
 	printTable(rows)
+	if c.mdOut != "" {
+		if err := os.WriteFile(c.mdOut, []byte(markdown(rows, header)), 0o644); err != nil {
+			return err
+		}
+	}
 	if c.jsonOut != "" {
 		var out []map[string]any
 		for _, r := range rows {
-			out = append(out, map[string]any{"work": r.name, "msguard_ms": r.ours.wall.Milliseconds(), "peer_ms": r.them.wall.Milliseconds(),
-				"ratio": r.ratio(), "goal": r.goal, "msguard_rss_kib": r.ours.maxRSS, "peer_rss_kib": r.them.maxRSS, "peer": r.peer})
+			w, cp := r.wallRatio(), r.cpuRatio()
+			out = append(out, map[string]any{"work": r.name, "cache": r.cache,
+				"msguard_ms": time.Duration(spreadOf(r.ours.walls()).med).Milliseconds(), "peer_ms": time.Duration(spreadOf(r.them.walls()).med).Milliseconds(),
+				"wall_ratio": map[string]float64{"min": w.min, "median": w.med, "max": w.max}, "cpu_ratio_median": cp.med,
+				"goal": r.goal, "msguard_rss_kib": r.ours.maxRSS(), "peer_rss_kib": r.them.maxRSS(), "peer": r.peer, "msguard": r.ourCmd})
 		}
 		b, _ := json.MarshalIndent(out, "", "  ")
 		return os.WriteFile(c.jsonOut, b, 0o644)
 	}
 	return nil
+}
+
+// loadAverage is /proc/loadavg's 1, 5 and 15 minute figures.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // startProfile writes a CPU profile of one op to path (for finding why

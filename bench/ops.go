@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/msguard/msguard/remediate/ldapexport"
-	"github.com/msguard/msguard/remediate/treebackup"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/msguard/msguard/collectors"
+	"github.com/msguard/msguard/remediate/ldapexport"
+	"github.com/msguard/msguard/remediate/treebackup"
+
 	"github.com/msguard/msguard/sim"
 )
 
@@ -20,18 +20,6 @@ func runOp(ctx context.Context, args []string) error {
 		return fmt.Errorf("no op")
 	}
 	switch op, a := args[0], args[1:]; op {
-	case "queue": // DIR
-		q, err := collectors.ScanQueue(ctx, a[0])
-		if err != nil {
-			return err
-		}
-		fmt.Println(q.Total.Messages, q.Total.Bytes)
-	case "processes": // ROOT
-		d, err := collectors.Daemons(ctx, collectors.Options{ServerRoot: a[0]})
-		if err != nil {
-			return err
-		}
-		fmt.Println(len(d))
 	case "ldif": // URL PWFILE BASE FILTER OUT
 		pw, err := os.ReadFile(a[1])
 		if err != nil {

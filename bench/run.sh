@@ -3,7 +3,9 @@
 # in one run; prints one table of ratios and peak RSS.
 #   BENCH_QUEUE=N  queue files (default 100000; 1000000 for the 10^6 run)
 #   BENCH_USERS=N  directory entries (default 100000)
-#   BENCH_RUNS=N   runs per measurement, median kept (default 3)
+#   BENCH_RUNS=N   paired runs per row (default 10): min, median, max of the ratios
+#   BENCH_MARKDOWN=FILE  the table in Markdown too (default bin/bench.md)
+#   BENCH_ONLY=NAME      only the rows whose name holds NAME
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
@@ -16,4 +18,5 @@ mkdir -p bin
   GOBIN="$PWD/bin" go install "github.com/open-policy-agent/opa@$v"
 }
 go build -o bin/msguard-bench ./bench
-bin/msguard-bench -bin bin -queue "${BENCH_QUEUE:-100000}" -users "${BENCH_USERS:-100000}" -runs "${BENCH_RUNS:-3}" ${BENCH_JSON:+-json "$BENCH_JSON"}
+bin/msguard-bench -bin bin -queue "${BENCH_QUEUE:-100000}" -users "${BENCH_USERS:-100000}" -runs "${BENCH_RUNS:-10}" \
+  -markdown "${BENCH_MARKDOWN:-bin/bench.md}" ${BENCH_JSON:+-json "$BENCH_JSON"} ${BENCH_ONLY:+-only "$BENCH_ONLY"}
