@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -274,7 +275,7 @@ func orchestrate() error {
 	flag.StringVar(&c.mdOut, "markdown", "", "also write the table as Markdown to FILE")
 	flag.BoolVar(&c.keep, "keep", false, "keep the generated host")
 	flag.StringVar(&c.jsonOut, "json", "", "also write the table as JSON to FILE")
-	flag.StringVar(&c.only, "only", "", "run only the rows whose name contains NAME (case-insensitive), e.g. -only ldif")
+	flag.StringVar(&c.only, "only", "", "run only the rows whose name contains one of NAME[,NAME] (case-insensitive), e.g. -only queue,policy")
 	flag.Parse()
 	self, err := os.Executable()
 	if err != nil {
@@ -298,7 +299,9 @@ func orchestrate() error {
 	load := loadAverage()
 	var rows []row
 	for _, b := range benches(self, c, h) {
-		if c.only != "" && !strings.Contains(strings.ToLower(b.name), strings.ToLower(c.only)) {
+		if c.only != "" && !slices.ContainsFunc(strings.Split(strings.ToLower(c.only), ","), func(o string) bool {
+			return strings.Contains(strings.ToLower(b.name), o)
+		}) {
 			continue
 		}
 		caches := []bool{false}
