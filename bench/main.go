@@ -262,6 +262,7 @@ type config struct {
 	mdOut   string
 	only    string
 	cold    bool
+	window  int // window runs (0: no window row)
 }
 
 func orchestrate() error {
@@ -273,6 +274,7 @@ func orchestrate() error {
 	flag.IntVar(&c.runs, "runs", 10, "paired runs per row (at least 10 for the published table)")
 	flag.BoolVar(&c.cold, "cold", true, "also run the disk-bound rows cold (page cache dropped before every run; needs root)")
 	flag.StringVar(&c.mdOut, "markdown", "", "also write the table as Markdown to FILE")
+	flag.IntVar(&c.window, "window", 0, "also time the window (downtime of msguard remediate vs the runbook by hand) over N runs, each on two fresh hosts")
 	flag.BoolVar(&c.keep, "keep", false, "keep the generated host")
 	flag.StringVar(&c.jsonOut, "json", "", "also write the table as JSON to FILE")
 	flag.StringVar(&c.only, "only", "", "run only the rows whose name contains one of NAME[,NAME] (case-insensitive), e.g. -only queue,policy")
@@ -317,6 +319,14 @@ func orchestrate() error {
 			}
 			rows = append(rows, row{name: b.name, peer: b.peerText, ourCmd: strings.Join(b.ours, " "), cache: cache, goal: b.goal, ours: ours, them: them})
 		}
+	}
+	if c.window > 0 {
+		fmt.Fprintf(os.Stderr, "bench: window (%d runs, two fresh hosts each) ...\n", c.window)
+		r, err := windowRow(c, self, c.window)
+		if err != nil {
+			return fmt.Errorf("window: %w", err)
+		}
+		rows = append(rows, r)
 	}
 	header := fmt.Sprintf("msguard vs the standard tools: %d queue files, %d directory entries; %d paired runs per row (a b, b a, ...); load %s before, %d CPUs",
 		c.queue, c.users, c.runs, load, runtime.NumCPU())

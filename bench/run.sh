@@ -5,7 +5,9 @@
 #   BENCH_USERS=N  directory entries (default 100000)
 #   BENCH_RUNS=N   paired runs per row (default 10): min, median, max of the ratios
 #   BENCH_MARKDOWN=FILE  the table in Markdown too (default bin/bench.md)
-#   BENCH_ONLY=NAME      only the rows whose name holds NAME
+#   BENCH_ONLY=NAME[,NAME]  only the rows whose name holds one of them
+#   BENCH_WINDOW=N       also the window row: N runs of msguard remediate vs the runbook
+#                        by hand (bench/window/runbook.sh), each on two fresh hosts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
@@ -19,4 +21,4 @@ mkdir -p bin
 }
 go build -o bin/msguard-bench ./bench
 bin/msguard-bench -bin bin -queue "${BENCH_QUEUE:-100000}" -users "${BENCH_USERS:-100000}" -runs "${BENCH_RUNS:-10}" \
-  -markdown "${BENCH_MARKDOWN:-bin/bench.md}" ${BENCH_JSON:+-json "$BENCH_JSON"} ${BENCH_ONLY:+-only "$BENCH_ONLY"}
+  -markdown "${BENCH_MARKDOWN:-bin/bench.md}" -window "${BENCH_WINDOW:-0}" ${BENCH_JSON:+-json "$BENCH_JSON"} ${BENCH_ONLY:+-only "$BENCH_ONLY"}
