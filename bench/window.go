@@ -24,7 +24,7 @@ import (
 
 // windowRow runs the window comparison n times.
 func windowRow(c config, self string, n int) (row, error) {
-	r := row{name: "window (downtime)", cache: "warm", goal: 0.8,
+	r := row{name: fmt.Sprintf("window (downtime, %d runs)", n), cache: "warm", goal: 0.8,
 		peer:   "bench/window/runbook.sh, then msguard check --phase postflight",
 		ourCmd: "msguard remediate --yes (first stop to its postflight gate)"}
 	script, err := filepath.Abs(filepath.Join("bench", "window", "runbook.sh"))
