@@ -322,11 +322,11 @@ func orchestrate() error {
 	}
 	if c.window > 0 {
 		fmt.Fprintf(os.Stderr, "bench: window (%d runs, two fresh hosts each) ...\n", c.window)
-		r, err := windowRow(c, self, c.window)
+		r, j, err := windowRow(c, self, c.window)
 		if err != nil {
 			return fmt.Errorf("window: %w", err)
 		}
-		rows = append(rows, r)
+		rows = append(rows, r, j)
 	}
 	header := fmt.Sprintf("msguard vs the standard tools: %d queue files, %d directory entries; %d paired runs per row (a b, b a, ...); load %s before, %d CPUs",
 		c.queue, c.users, c.runs, load, runtime.NumCPU())

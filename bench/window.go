@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,18 +23,23 @@ import (
 // the installers fed their answers). Each run upgrades two fresh hosts
 // made from the same scenario, one each, in alternating order.
 
-// windowRow runs the window comparison n times.
-func windowRow(c config, self string, n int) (row, error) {
+// windowRow runs the window comparison n times. Its second row is the
+// journal's overhead in msguard's runs: each whole run against the same
+// run less the time it spent writing and fsyncing its journal.
+func windowRow(c config, self string, n int) (row, row, error) {
+	journal := row{name: fmt.Sprintf("journal overhead (%d runs)", n), cache: "warm", goal: 1.05,
+		peer:   "the same remediate run less its journal writes and fsyncs (run-end journal_ms)",
+		ourCmd: "msguard remediate --yes (whole run)"}
 	r := row{name: fmt.Sprintf("window (downtime, %d runs)", n), cache: "warm", goal: 0.8,
 		peer:   "bench/window/runbook.sh, then msguard check --phase postflight",
 		ourCmd: "msguard remediate --yes (first stop to its postflight gate)"}
 	script, err := filepath.Abs(filepath.Join("bench", "window", "runbook.sh"))
 	if err != nil {
-		return r, err
+		return r, journal, err
 	}
 	media := filepath.Join(c.work, "media")
 	if out, err := exec.Command(filepath.Join(c.bin, "msguard-sim"), "media", "--dir", media).CombinedOutput(); err != nil {
-		return r, fmt.Errorf("msguard-sim media: %v: %s", err, out)
+		return r, journal, fmt.Errorf("msguard-sim media: %v: %s", err, out)
 	}
 	for i := 0; i < n; i++ {
 		order := []bool{true, false} // msguard first
@@ -43,18 +49,24 @@ func windowRow(c config, self string, n int) (row, error) {
 		for _, ours := range order {
 			root := filepath.Join(c.work, fmt.Sprintf("window-%d-%s", i, map[bool]string{true: "msguard", false: "peer"}[ours]), "server5")
 			if err := createHost(c, root); err != nil {
-				return r, err
+				return r, journal, err
 			}
 			var m measurement
 			if ours {
-				m, err = remediateDowntime(c, root, media)
+				var run measurement
+				var spent time.Duration
+				m, run, spent, err = remediateDowntime(c, root, media)
+				journal.ours = append(journal.ours, run)
+				less := run
+				less.wall -= spent
+				journal.them = append(journal.them, less)
 			} else {
 				m, err = runbookDowntime(c, script, root, media)
 			}
 			_ = exec.Command(filepath.Join(c.bin, "msguard-sim"), "destroy", "--root", root).Run()
 			_ = os.RemoveAll(filepath.Dir(root))
 			if err != nil {
-				return r, err
+				return r, journal, err
 			}
 			if ours {
 				r.ours = append(r.ours, m)
@@ -63,7 +75,7 @@ func windowRow(c config, self string, n int) (row, error) {
 			}
 		}
 	}
-	return r, nil
+	return r, journal, nil
 }
 
 // createHost makes a fresh host from the bench's scenario at root, started.
@@ -89,23 +101,24 @@ func adminPasswordFile(root string) (string, error) {
 
 // remediateDowntime upgrades root with msguard remediate and reads the
 // downtime from its journal: the first stop step's intent to the end of
-// post.maillog, its postflight gate. CPU and RSS are the whole run's.
-func remediateDowntime(c config, root, media string) (measurement, error) {
+// post.maillog, its postflight gate. CPU and RSS are the whole run's; run
+// is the whole run, spent the time it spent on its journal.
+func remediateDowntime(c config, root, media string) (down, run measurement, spent time.Duration, err error) {
 	adminPW, err := adminPasswordFile(root)
 	if err != nil {
-		return measurement{}, err
+		return
 	}
 	dir := filepath.Dir(root)
 	backup, state := filepath.Join(dir, "backup"), filepath.Join(dir, "state")
-	m, err := timeCmd([]string{filepath.Join(c.bin, "msguard"), "remediate", "--server-root", root, "--media", media,
+	run, err = timeCmd([]string{filepath.Join(c.bin, "msguard"), "remediate", "--server-root", root, "--media", media,
 		"--bind-password-file", filepath.Join(c.work, "dm.pw"), "--admin-password-file", adminPW,
 		"--backup-dir", backup, "--state-dir", state, "--queue-watch", "1s", "--yes", "--no-progress", "-q"}, nil)
 	if err != nil {
-		return m, err
+		return
 	}
 	recs, err := remediate.ReadJournal(filepath.Join(backup, runstate.JournalFile))
 	if err != nil {
-		return m, err
+		return
 	}
 	var start, end time.Time
 	for _, rec := range recs {
@@ -115,12 +128,19 @@ func remediateDowntime(c config, root, media string) (measurement, error) {
 		if rec.Kind == remediate.KindDone && rec.Step == "post.maillog" {
 			end = rec.Time
 		}
+		if rec.Kind == remediate.KindRunEnd {
+			if ms, perr := strconv.ParseInt(rec.Detail["journal_ms"], 10, 64); perr == nil {
+				spent = time.Duration(ms) * time.Millisecond
+			}
+		}
 	}
 	if start.IsZero() || end.IsZero() {
-		return m, errors.New("remediate's journal has no first stop or no postflight gate")
+		err = errors.New("remediate's journal has no first stop or no postflight gate")
+		return
 	}
-	m.wall = end.Sub(start)
-	return m, nil
+	down = run
+	down.wall = end.Sub(start)
+	return down, run, spent, nil
 }
 
 // runbookDowntime runs the hand runbook on root, then the postflight

@@ -75,6 +75,8 @@ type Journal struct {
 	next int64 // Seq of the next record
 	torn bool
 	err  error // first write error; the journal refuses appends after it
+	// spent is the time this process spent writing and fsyncing records.
+	spent time.Duration
 }
 
 // OpenJournal opens the journal at path for appending and returns the
@@ -241,6 +243,8 @@ func (j *Journal) Append(r Record) (Record, error) {
 	line = append(line, '\n')
 
 	failpoint.Hit("journal.before-write:" + r.Kind + ":" + r.Step)
+	start := time.Now()
+	defer func() { j.spent += time.Since(start) }()
 	if _, err := j.f.Write(line); err != nil {
 		j.err = err
 		return Record{}, fmt.Errorf("write journal %s: %w", j.path, err)
@@ -252,6 +256,15 @@ func (j *Journal) Append(r Record) (Record, error) {
 	failpoint.Hit("journal.after-sync:" + r.Kind + ":" + r.Step)
 	j.next++
 	return r, nil
+}
+
+// Spent is the time this process has spent writing and fsyncing the
+// journal's records (the journal's share of a run, which the window
+// benchmark reports apart).
+func (j *Journal) Spent() time.Duration {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.spent
 }
 
 // Close closes the journal file; later appends fail.

@@ -424,3 +424,24 @@ func TestJournalSummarize(t *testing.T) {
 		})
 	}
 }
+
+// The journal counts the time it spends writing and fsyncing (the run
+// records it in its run-end record as journal_ms).
+func TestJournalSpent(t *testing.T) {
+	j, _, err := OpenJournal(filepath.Join(t.TempDir(), "journal.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if j.Spent() != 0 {
+		t.Fatalf("a new journal has spent %s", j.Spent())
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := j.Append(Record{Run: "r", Kind: KindNote}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j.Spent() <= 0 {
+		t.Errorf("three fsynced appends spent %s", j.Spent())
+	}
+}
