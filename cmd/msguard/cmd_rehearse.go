@@ -378,9 +378,11 @@ func clusterInTwin(s *facts.Snapshot, path string, overlays []string) error {
 		path = os.Getenv("PATH")
 	}
 	for _, tool := range s.HA.Tools {
-		p, err := lookPathIn(tool, path)
-		if err != nil {
-			return exitcode.Usagef("cluster CLI %s: %v", tool, err)
+		// The CLI as the ha collector found it, its links resolved.
+		found := collectors.LiveHost{}.LookPath(tool, path)
+		p, err := filepath.EvalSymlinks(found)
+		if found == "" || err != nil {
+			return exitcode.Usagef("cluster CLI %s: not found in PATH %s", tool, path)
 		}
 		inside := false
 		for _, o := range overlays {
@@ -438,17 +440,6 @@ func isLocalHost(host string) bool {
 		}
 	}
 	return true
-}
-
-// lookPathIn finds an executable named name in the PATH-style list path.
-func lookPathIn(name, path string) (string, error) {
-	for _, dir := range filepath.SplitList(path) {
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return filepath.EvalSymlinks(p)
-		}
-	}
-	return "", fmt.Errorf("not found in PATH %s", path)
 }
 
 // daemonPIDs are the production daemons' pids, sorted.
