@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 )
 
@@ -167,19 +166,4 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 func (b *bodyReader) drain() error {
 	_, err := io.Copy(io.Discard, b)
 	return err
-}
-
-// exitStatus turns an END line's rc into an error like os/exec's, for
-// the command named name ("" rc: the output was cut before its status).
-func exitStatus(name, rc string) error {
-	switch rc {
-	case "0":
-		return nil
-	case "", "cut":
-		return fmt.Errorf("run %s: no exit status in the bundle (output cut)", name)
-	}
-	if n, err := strconv.Atoi(rc); err == nil {
-		return fmt.Errorf("run %s: exit status %d", name, n)
-	}
-	return fmt.Errorf("run %s: exit status %s", name, rc)
 }

@@ -102,15 +102,6 @@ func (m *material) treePartial(name string) []string {
 	return p
 }
 
-// ldapError names a failed ldapsearch with what it printed on stderr.
-func ldapError(op string, l *ldapSec) string {
-	msg := strings.TrimSpace(strings.Join(l.stderr, "; "))
-	if msg == "" {
-		msg = "ldapsearch exit status " + l.rc
-	}
-	return op + ": " + msg
-}
-
 // parseLDIF reads ldapsearch -LLL output: entries separated by blank
 // lines, folded lines continued by a leading space, "attr:: base64".
 // Attribute names are lower-cased; the DN is under "dn".
@@ -157,20 +148,4 @@ func parseLDIF(lines []string) []map[string][]string {
 		cur[k] = append(cur[k], val)
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func listOrNone(list []string) string {
-	if len(list) == 0 {
-		return "none"
-	}
-	return strings.Join(list, ", ")
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -533,6 +532,3 @@ func (t *treeScan) storeEntry(name string, isDir bool, size int64) {
 		}
 	}
 }
-
-// cleanAbs is a cleaned absolute slash path.
-func cleanAbs(p string) string { return path.Clean("/" + p) }
