@@ -144,13 +144,7 @@ func msgDaemon(name string) sim.ProgramFunc {
 			serve = func(ctx context.Context, _ net.Listener) error { <-ctx.Done(); return nil }
 		}
 		if name == "job_controller" && deliversOnStart(st.MsgVersion) {
-			// Before the pid file: start-msg returns once the queue is processed.
-			n, err := tree.DeliverQueue(st.Paths())
-			if err != nil {
-				fmt.Fprintf(stdio.Err, "job_controller: deliver the queue: %v\n", err)
-				return 1
-			}
-			fmt.Fprintf(stdio.Err, "%s job_controller: delivered %d queued messages (held and temporary files stay)\n", time.Now().Format(time.RFC3339), n)
+			serve = deliveringInBackground(st.Paths(), stdio.Err, serve)
 		}
 		if diesAfterStart(st, name) {
 			serve = dieAfter(dieDelay, serve)
@@ -184,12 +178,42 @@ func dieAfter(d time.Duration, serve func(context.Context, net.Listener) error) 
 }
 
 // deliversOnStart tells whether the job controller of Messaging Server
-// version v delivers the queue when it starts. The simulated 5.0 and 5.1
-// MTAs never deliver, so that the queue a scenario plants is still there for
-// the quiescence checks and the backup; the upgraded 5.2 MTA delivers every
-// message that is not held, as a healthy MTA would after the restart
-// (post.queue), and audit finds nothing undelivered.
+// version v delivers the queue once it has started. The simulated 5.0 and
+// 5.1 MTAs never deliver, so that the queue a scenario plants is still
+// there for the quiescence checks and the backup; the upgraded 5.2 MTA
+// delivers every message that is not held, as a healthy MTA would after the
+// restart (post.queue watches it drain), and audit finds nothing
+// undelivered.
 func deliversOnStart(v string) bool { return strings.HasPrefix(v, "5.2") }
+
+// deliveringInBackground wraps the job controller's serve: once it is up
+// (listening, pid file written: start-msg has it as ready) it delivers the
+// queue backlog in the background, streamed (tree.DeliverQueue), as a real
+// job controller works its queue after start-up; start-msg does not wait
+// for a backlog of any size. The delivery stops when the daemon is told to
+// stop, and the daemon exits only once it has stopped, so no message moves
+// after stop-msg returns. A failed delivery is logged and leaves the rest
+// queued, for post.queue and audit to find.
+func deliveringInBackground(p sim.Paths, stderr io.Writer, serve func(context.Context, net.Listener) error) func(context.Context, net.Listener) error {
+	return func(ctx context.Context, ln net.Listener) error {
+		delivered := make(chan struct{})
+		go func() {
+			defer close(delivered)
+			n, err := tree.DeliverQueue(ctx, p)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				fmt.Fprintf(stderr, "%s job_controller: stopped delivering the queue after %d messages\n", time.Now().Format(time.RFC3339), n)
+			case err != nil:
+				fmt.Fprintf(stderr, "%s job_controller: deliver the queue: %v (%d messages delivered)\n", time.Now().Format(time.RFC3339), err, n)
+			default:
+				fmt.Fprintf(stderr, "%s job_controller: delivered %d queued messages (held and temporary files stay)\n", time.Now().Format(time.RFC3339), n)
+			}
+		}()
+		err := serve(ctx, ln)
+		<-delivered
+		return err
+	}
+}
 
 // superviseChild keeps a child process of exe running until ctx ends, then
 // stops it; the returned channel closes once the child has exited.

@@ -566,8 +566,10 @@ func TestQueueDirectory(t *testing.T) {
 }
 
 // TestJobControllerDelivers: the 5.2 job controller delivers every
-// message that is neither held nor temporary when it starts (before
-// start-msg returns); the 5.1 one keeps the queue as the scenario planted it.
+// message that is neither held nor temporary once it has started (after it
+// is ready: its log says started before it says delivered, and start-msg
+// does not wait for the backlog); the 5.1 one keeps the queue as the
+// scenario planted it.
 func TestJobControllerDelivers(t *testing.T) {
 	files := []string{"tcp_local/ZZ0001.00", "tcp_local/000/ZY0002.00", "tcp_local/001/ZZ0003.HELD",
 		"tcp_local/001/$ZZ0004.00", "ims-ms/ZZ0005.00", "hold/ZZ0006.HELD"}
@@ -593,6 +595,9 @@ func TestJobControllerDelivers(t *testing.T) {
 			}
 			mustRun(t, filepath.Join(p.Inst(), "start-msg"))
 			defer mustRun(t, filepath.Join(p.Inst(), "stop-msg"))
+			if tc.delivered != nil {
+				waitDelivered(t, filepath.Join(p.RunDir(), "job_controller.log"))
+			}
 			list := func(dir string) []string {
 				var out []string
 				_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -619,6 +624,29 @@ func TestJobControllerDelivers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// waitDelivered waits until the job controller's log says it delivered the
+// queue, and checks that it said so after it had started (ready first,
+// delivery in the background).
+func waitDelivered(t *testing.T, log string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute) // a failure bound, not a speed threshold
+	for {
+		b, _ := os.ReadFile(log)
+		s := string(b)
+		started, delivered := strings.Index(s, "job_controller: pid"), strings.Index(s, "job_controller: delivered ")
+		if delivered >= 0 {
+			if started < 0 || started > delivered {
+				t.Fatalf("the job controller delivered before it had started:\n%s", s)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job controller has not delivered the queue after a minute:\n%s", s)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

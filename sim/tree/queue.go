@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -356,34 +357,94 @@ func DeliveredDir(p sim.Paths) string { return filepath.Join(p.StateDir(), "deli
 // DeliverQueue is the simulated job controller's work: every message of
 // the queue below p.Queue() that is neither held (.HELD) nor temporary
 // ("$"-prefixed) moves to the same relative path below DeliveredDir(p). It
-// returns how many messages it delivered.
-func DeliverQueue(p sim.Paths) (int, error) {
-	queue, sink := p.Queue(), DeliveredDir(p)
-	n := 0
-	err := filepath.WalkDir(queue, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if path == queue && errors.Is(err, fs.ErrNotExist) {
-				return fs.SkipAll
+// streams: each directory is read a batch of entries at a time and each
+// message moved as it is read, so a backlog of millions costs no more
+// memory than a batch; it stops between two messages when ctx ends. A
+// directory is read again until a pass moves nothing (entries renamed away
+// while a directory is read must not hide others). It returns how many
+// messages it delivered.
+func DeliverQueue(ctx context.Context, p sim.Paths) (int, error) {
+	d := deliverer{ctx: ctx, queue: p.Queue(), sink: DeliveredDir(p)}
+	err := d.dir(d.queue)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(d.queue); errors.Is(serr, fs.ErrNotExist) {
+			return d.n, nil // no queue: nothing to deliver
+		}
+	}
+	return d.n, err
+}
+
+// deliverer is one DeliverQueue run.
+type deliverer struct {
+	ctx         context.Context
+	queue, sink string
+	n           int
+}
+
+// deliverBatch is how many directory entries DeliverQueue reads at a time.
+const deliverBatch = 512
+
+// dir delivers the messages of dir, then of the directories below it.
+func (d *deliverer) dir(dir string) error {
+	moved, subdirs, err := d.pass(dir)
+	for err == nil && moved > 0 {
+		moved, _, err = d.pass(dir)
+	}
+	if err != nil {
+		return err
+	}
+	for _, sub := range subdirs {
+		if err := d.dir(sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pass reads dir once, moving each message as it is read; it returns how
+// many it moved and the subdirectories it saw.
+func (d *deliverer) pass(dir string) (moved int, subdirs []string, err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer f.Close()
+	rel, err := filepath.Rel(d.queue, dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	sinkDir, made := filepath.Join(d.sink, rel), false
+	for {
+		ents, rerr := f.ReadDir(deliverBatch)
+		for _, e := range ents {
+			if err := d.ctx.Err(); err != nil {
+				return moved, nil, err
 			}
-			return err
+			name := e.Name()
+			switch {
+			case e.IsDir():
+				subdirs = append(subdirs, filepath.Join(dir, name))
+				continue
+			case rel == "." || !e.Type().IsRegular() || strings.HasPrefix(name, "$") || strings.HasSuffix(name, ".HELD"):
+				continue // files directly in the queue directory belong to no channel
+			}
+			if !made {
+				if err := os.MkdirAll(sinkDir, 0o700); err != nil {
+					return moved, nil, err
+				}
+				made = true
+			}
+			if err := os.Rename(filepath.Join(dir, name), filepath.Join(sinkDir, name)); err != nil {
+				return moved, nil, fmt.Errorf("deliver %s: %w", filepath.Join(rel, name), err)
+			}
+			moved++
+			d.n++
 		}
-		name := d.Name()
-		if !d.Type().IsRegular() || strings.HasPrefix(name, "$") || strings.HasSuffix(name, ".HELD") {
-			return nil
+		if rerr == io.EOF || (rerr == nil && len(ents) == 0) {
+			return moved, subdirs, nil
 		}
-		rel, err := filepath.Rel(queue, path)
-		if err != nil || !strings.Contains(rel, string(filepath.Separator)) {
-			return err // files directly in the queue directory belong to no channel
+		if rerr != nil {
+			return moved, nil, rerr
 		}
-		to := filepath.Join(sink, rel)
-		if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
-			return err
-		}
-		if err := os.Rename(path, to); err != nil {
-			return fmt.Errorf("deliver %s: %w", rel, err)
-		}
-		n++
-		return nil
-	})
-	return n, err
+	}
 }

@@ -131,3 +131,86 @@ func TestQueueMillion(t *testing.T) {
 	fmt.Printf("TestQueueMillion: wrote %d queue files (%d bytes each) in %v\n", q.Messages+q.Temp, 2048, took)
 	compareQueue(t, walkQueue(t, dir, now, true), ExpectedQueue(q), 0)
 }
+
+// TestDeliverQueue: a queue written by WriteQueue, with more files per
+// directory than DeliverQueue reads at a time, is delivered whole: every
+// message not held moves to the same path below DeliveredDir with its
+// content, held and temporary files stay; a cancelled context delivers
+// nothing and says so; a host without a queue delivers nothing.
+func TestDeliverQueue(t *testing.T) {
+	q := sim.QueueSpec{Messages: 3 * deliverBatch, Held: 40, Temp: 9, Channels: []string{"tcp_local", "hold"}, Size: 64}
+	for _, tc := range []struct {
+		name      string
+		cancelled bool
+		noQueue   bool
+		want      int
+	}{
+		{"backlog", false, false, q.Messages - q.Held},
+		{"cancelled", true, false, 0},
+		{"no queue", false, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := sim.Paths{Root: t.TempDir()}
+			if !tc.noQueue {
+				if err := WriteQueue(context.Background(), p.Queue(), q, "mail.siroe.com", time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := filesUnder(t, p.Queue())
+			ctx, cancel := context.WithCancel(context.Background())
+			if tc.cancelled {
+				cancel()
+			}
+			defer cancel()
+			n, err := DeliverQueue(ctx, p)
+			if tc.cancelled != (err != nil) {
+				t.Fatalf("DeliverQueue: %d, %v", n, err)
+			}
+			if n != tc.want {
+				t.Errorf("delivered %d, want %d", n, tc.want)
+			}
+			left, sink := filesUnder(t, p.Queue()), filesUnder(t, DeliveredDir(p))
+			if len(sink) != tc.want {
+				t.Errorf("%d files delivered, want %d", len(sink), tc.want)
+			}
+			for rel, content := range before {
+				stays := strings.HasPrefix(filepath.Base(rel), "$") || strings.HasSuffix(rel, ".HELD") || tc.want == 0
+				got, ok := left[rel]
+				if !stays {
+					got, ok = sink[rel]
+				}
+				if !ok || got != content {
+					t.Errorf("%s (stays %v): not where it belongs or changed", rel, stays)
+				}
+			}
+		})
+	}
+}
+
+// filesUnder is every regular file below dir by relative path, with its
+// content (none when dir does not exist).
+func filesUnder(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if path == dir && os.IsNotExist(err) {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, path)
+			out[rel] = string(b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
