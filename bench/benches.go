@@ -19,7 +19,7 @@ type bench struct {
 
 func sh(script string) []string { return []string{"/bin/sh", "-c", script} }
 
-func benches(self string, c config, h *benchHost) []bench {
+func benches(c config, h *benchHost) []bench {
 	q := h.queue
 	ldifOurs := filepath.Join(c.work, "ours.ldif")
 	ldifPeer := filepath.Join(c.work, "peer.ldif")
@@ -57,21 +57,21 @@ func benches(self string, c config, h *benchHost) []bench {
 			ours: collect("queue"), them: []string{"find", q, "-type", "f", "-printf", "%s %T@\n"}},
 		{name: "process collector", goal: 1.5, peerText: "ps -eo pid,ppid,user,lstart,args",
 			ours: collect("processes"), them: []string{"ps", "-eo", "pid,ppid,user,lstart,args"}},
-		// LDIF export, backup and restore are steps of remediate, not
-		// commands of their own: their msguard side is the library the steps
-		// call, run by msguard-bench op (the window row times remediate).
-		{name: "LDIF export (library)", goal: 1.2, peerText: "ldapsearch -LLL -E pr=1000/noprompt",
-			ours:    []string{self, "op", "ldif", h.ldapURL, h.pwFile, "o=siroe.com", "(objectclass=inetlocalmailrecipient)", ldifOurs},
+		// LDIF export, backup and restore: the commands of msguard backup
+		// (the same code remediate's backup steps and backout run).
+		{name: "LDIF export", goal: 1.2, peerText: "ldapsearch -LLL -E pr=1000/noprompt > FILE",
+			ours: []string{msguard, "backup", "ldif", "--ldap-url", h.ldapURL, "--bind-password-file", h.pwFile,
+				"--base", "o=siroe.com", "--filter", "(objectclass=inetlocalmailrecipient)", "-o", ldifOurs},
 			prepare: clean(ldifOurs),
 			them: sh(fmt.Sprintf("ldapsearch -x -LLL -H %s -D 'cn=Directory Manager' -y %s -E pr=1000/noprompt -b o=siroe.com '(objectclass=inetlocalmailrecipient)' > %s",
 				h.ldapURL, h.pwFile, ldifPeer))},
-		{name: "backup + verify (library)", goal: 1.0, peerText: "cp -a + sha256sum, sha256sum -c", disk: true,
-			ours: []string{self, "op", "backup", src, backupOurs}, prepare: clean(backupOurs),
+		{name: "backup + verify", goal: 1.0, peerText: "cp -a + sha256sum, sha256sum -c", disk: true,
+			ours: []string{msguard, "backup", "tree", src, backupOurs}, prepare: clean(backupOurs),
 			them: sh(fmt.Sprintf("cp -a %s %s && cd %s && find . -type f -print0 | xargs -0 sha256sum > %s && cd %s && sha256sum -c --quiet %s",
 				src, backupPeer, src, sums, backupPeer, sums)),
 			preparePeer: clean(backupPeer, sums)},
-		{name: "restore (library)", goal: 1.0, peerText: "cp -a", disk: true,
-			ours: []string{self, "op", "restore", backupOurs, restoreOurs}, prepare: clean(restoreOurs),
+		{name: "restore", goal: 1.0, peerText: "cp -a", disk: true,
+			ours: []string{msguard, "backup", "restore", backupOurs, restoreOurs}, prepare: clean(restoreOurs),
 			them: []string{"cp", "-a", backupPeer, restorePeer}, preparePeer: clean(restorePeer)},
 	}
 	if _, err := os.Stat(opa); err == nil && regoDir != "" {
@@ -85,7 +85,7 @@ func benches(self string, c config, h *benchHost) []bench {
 		os.Exit(1)
 	}
 	// The restore and backup peers need the peer backup to exist first.
-	backup, restore := named(list, "backup + verify (library)"), named(list, "restore (library)")
+	backup, restore := named(list, "backup + verify"), named(list, "restore")
 	restore.prepare = chain(restore.prepare, ensure(backupOurs, backup.ours))
 	restore.preparePeer = chain(restore.preparePeer, ensure(backupPeer, backup.them))
 	return list

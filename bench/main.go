@@ -5,14 +5,14 @@
 //	queue scan          msguard collect --only queue      vs  find Q -type f -printf '%s %T@\n'
 //	process collector   msguard collect --only processes  vs  ps -eo pid,ppid,user,lstart,args
 //	policy evaluation   msguard check --snapshot          vs  opa eval (same bundle and input)
-//	LDIF export         (library: a step of remediate)    vs  ldapsearch -LLL -E pr=1000/noprompt
-//	backup + verify     (library: a step of remediate)    vs  cp -a + sha256sum, sha256sum -c
-//	restore             (library: the backout's)          vs  cp -a
+//	LDIF export         msguard backup ldif               vs  ldapsearch -LLL -E pr=1000/noprompt > FILE
+//	backup + verify     msguard backup tree               vs  cp -a + sha256sum, sha256sum -c
+//	restore             msguard backup restore            vs  cp -a
 //
-// msguard's side is the shipped msguard binary where the work is a
-// command of its own; the steps of remediate have none, and their side is
-// this binary re-executed with "op ...". Peers run directly (a shell only
-// where the peer is itself a pipeline or writes through a redirection).
+// msguard's side is always the shipped msguard binary doing a command an
+// operator runs (backup tree, restore and ldif run the code remediate's
+// backup steps and backout run). Peers run directly (a shell only where
+// the peer is itself a pipeline or writes through a redirection).
 // Both sides write to /dev/null or to files of their own. Each row is run
 // in -runs pairs whose order alternates (a b, b a, ...); the table gives
 // the min, median and max of the paired wall-time ratios, the median
@@ -21,7 +21,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -29,7 +28,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -39,17 +37,6 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "op" {
-		if p := os.Getenv("MSGUARD_BENCH_CPUPROFILE"); p != "" {
-			stop := startProfile(p)
-			defer stop()
-		}
-		if err := runOp(context.Background(), os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "msguard-bench op:", err)
-			os.Exit(1)
-		}
-		return
-	}
 	if err := orchestrate(); err != nil {
 		fmt.Fprintln(os.Stderr, "msguard-bench:", err)
 		os.Exit(1)
@@ -279,10 +266,7 @@ func orchestrate() error {
 	flag.StringVar(&c.jsonOut, "json", "", "also write the table as JSON to FILE")
 	flag.StringVar(&c.only, "only", "", "run only the rows whose name contains one of NAME[,NAME] (case-insensitive), e.g. -only queue,policy")
 	flag.Parse()
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
+	var err error
 	if c.bin, err = filepath.Abs(c.bin); err != nil {
 		return err
 	}
@@ -300,7 +284,7 @@ func orchestrate() error {
 	}
 	load := loadAverage()
 	var rows []row
-	for _, b := range benches(self, c, h) {
+	for _, b := range benches(c, h) {
 		if c.only != "" && !slices.ContainsFunc(strings.Split(strings.ToLower(c.only), ","), func(o string) bool {
 			return strings.Contains(strings.ToLower(b.name), o)
 		}) {
@@ -322,7 +306,7 @@ func orchestrate() error {
 	}
 	if c.window > 0 {
 		fmt.Fprintf(os.Stderr, "bench: window (%d runs, two fresh hosts each) ...\n", c.window)
-		r, j, err := windowRow(c, self, c.window)
+		r, j, err := windowRow(c, c.window)
 		if err != nil {
 			return fmt.Errorf("window: %w", err)
 		}
@@ -363,20 +347,4 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
-}
-
-// startProfile writes a CPU profile of one op to path (for finding why
-// msguard's side is slow); it returns the function that stops it.
-func startProfile(path string) func() {
-	f, err := os.Create(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "msguard-bench: profile:", err)
-		return func() {}
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		fmt.Fprintln(os.Stderr, "msguard-bench: profile:", err)
-		f.Close()
-		return func() {}
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
 }

@@ -26,7 +26,7 @@ import (
 // windowRow runs the window comparison n times. Its second row is the
 // journal's overhead in msguard's runs: each whole run against the same
 // run less the time it spent writing and fsyncing its journal.
-func windowRow(c config, self string, n int) (row, row, error) {
+func windowRow(c config, n int) (row, row, error) {
 	journal := row{name: fmt.Sprintf("journal overhead (%d runs)", n), cache: "warm", goal: 1.05,
 		peer:   "the same remediate run less its journal writes and fsyncs (run-end journal_ms)",
 		ourCmd: "msguard remediate --yes (whole run)"}

@@ -90,7 +90,7 @@ audits the upgraded host's health afterwards.`,
 	// Every command, in one place.
 	root.AddCommand(
 		a.collectCmd(), a.checkCmd(), a.remediateCmd(), a.backoutCmd(), a.rehearseCmd(), a.rehearseTwinCmd(), a.auditCmd(),
-		a.reportCmd(), a.policyCmd(), a.ingestCmd(), a.versionCmd(),
+		a.reportCmd(), a.policyCmd(), a.ingestCmd(), a.versionCmd(), a.backupCmd(),
 	)
 	return root
 }
