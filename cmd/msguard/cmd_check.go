@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/msguard/msguard/judgement"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,18 +60,17 @@ could not be collected is an error finding, never a pass.`,
 	a.addCommonFlags(cmd)
 	a.addCollectFlags(cmd, &cf)
 	a.addJudgeFlags(cmd, &jf)
-	cmd.Flags().StringVar(&phase, "phase", "", "preflight, quiesce or postflight")
+	cmd.Flags().StringVar(&phase, "phase", "", "the policies to judge with: "+orList(checkPhases))
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "judge this snapshot FILE instead of collecting")
 	return cmd
 }
 
 func (a *app) runCheck(cmd *cobra.Command, phase, snapshotFile string, cf collectFlags, jf judgeFlags) error {
-	switch phase {
-	case "preflight", "quiesce", "postflight":
-	case "":
-		return exitcode.Usagef("--phase is required: preflight, quiesce or postflight")
-	default:
-		return exitcode.Usagef("--phase %q: want preflight, quiesce or postflight", phase)
+	switch {
+	case phase == "":
+		return exitcode.Usagef("--phase is required: %s", orList(checkPhases))
+	case !slices.Contains(checkPhases, phase):
+		return exitcode.Usagef("--phase %q: want %s", phase, orList(checkPhases))
 	}
 	if (cf.serverRoot == "") == (snapshotFile == "") {
 		return exitcode.Usagef("give exactly one of --server-root DIR (collect now) or --snapshot FILE")

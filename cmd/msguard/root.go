@@ -92,6 +92,7 @@ audits the upgraded host's health afterwards.`,
 		a.collectCmd(), a.checkCmd(), a.remediateCmd(), a.backoutCmd(), a.rehearseCmd(), a.rehearseTwinCmd(), a.auditCmd(),
 		a.reportCmd(), a.policyCmd(), a.ingestCmd(), a.versionCmd(), a.backupCmd(),
 	)
+	a.finishCommandTree(root)
 	return root
 }
 
