@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -17,17 +18,25 @@ func (a *app) policyCmd() *cobra.Command {
 	}
 	var dirs, data []string
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "Print every finding key with its phase, severity and title",
-		Args:  usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "list [KEY]...",
+		Short: "Print every finding key (or the given ones) with its phase, severity and title",
+		RunE: func(cmd *cobra.Command, keys []string) error {
 			e, err := policies.New(cmd.Context(), policies.Config{PolicyDirs: dirs, DataFiles: data})
 			if err != nil {
 				return err
 			}
+			rules := e.Rules()
+			for _, k := range keys {
+				if !slices.ContainsFunc(rules, func(r policies.Rule) bool { return r.Key == k }) {
+					return exitcode.Usagef("policy list: no policy has the key %q (msguard policy list prints them all)", k)
+				}
+			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KEY\tPHASE\tSEVERITY\tNEEDS\tTITLE")
-			for _, r := range e.Rules() {
+			for _, r := range rules {
+				if len(keys) > 0 && !slices.Contains(keys, r.Key) {
+					continue
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Key, r.Phase, r.Severity, strings.Join(r.Needs, ","), r.Title)
 			}
 			return tw.Flush()
