@@ -23,6 +23,21 @@ type Rehearsal struct {
 	// the scratch directory was not kept).
 	Transcripts string     `json:"transcripts,omitempty"`
 	Production  Production `json:"production"`
+	// Directory is set when the directory was on another host: the twin
+	// ran against a scratch copy of it, not against production's.
+	Directory *RehearsalDirectory `json:"directory,omitempty"`
+}
+
+// RehearsalDirectory is the scratch copy of a directory on another host
+// that the twin ran against: production's suffixes and schema, exported
+// read-only before the twin started and served by a scratch slapd on the
+// directory's address inside the twin. The plan's directory writes went
+// to the copy; production's directory was only read.
+type RehearsalDirectory struct {
+	// URL is production's directory.
+	URL      string   `json:"url"`
+	Suffixes []string `json:"suffixes"`
+	Entries  int64    `json:"entries"`
 }
 
 // RehearsalStep is one step as the twin ran it: done, skip, failed, or

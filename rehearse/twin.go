@@ -39,6 +39,9 @@ type Spec struct {
 	// runs from below the root), started by their command lines in
 	// sessions of their own, before Start, and not waited for.
 	Detached [][]string `json:"detached,omitempty"`
+	// Directory, when production's directory is on another host, is the
+	// scratch directory server the twin serves in its place.
+	Directory *Directory `json:"directory,omitempty"`
 }
 
 // WriteSpec stores s in dir for the child.
@@ -153,6 +156,7 @@ func (s Spec) Enter() error {
 		if err := unix.Mount("overlay", dir, "overlay", 0, opts); err != nil {
 			return fmt.Errorf("rehearse twin: overlay %s: %w (the kernel needs overlayfs)", dir, err)
 		}
+		pausePoint("overlays", filepath.Dir(s.Scratch))
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("rehearse twin: mount /proc: %w", err)

@@ -59,6 +59,7 @@ type htmlView struct {
 // htmlRehearsal is the rehearsal section (msguard rehearse).
 type htmlRehearsal struct {
 	Verdict, Window, Production, Transcripts string
+	Directory                                string
 	ExitCode                                 int
 	Untouched                                bool
 	Steps                                    []htmlRehearsalStep
@@ -71,7 +72,7 @@ func newHTMLRehearsal(rh *judgement.Rehearsal) *htmlRehearsal {
 		return nil
 	}
 	v := &htmlRehearsal{Verdict: rehearsalVerdict(rh), Window: rehearsalWindow(rh), Production: rehearsalProduction(rh),
-		Transcripts: rh.Transcripts, ExitCode: rh.RemediateExitCode, Untouched: rh.Production.Untouched}
+		Transcripts: rh.Transcripts, ExitCode: rh.RemediateExitCode, Untouched: rh.Production.Untouched, Directory: rehearsalDirectory(rh)}
 	for _, s := range rh.Steps {
 		v.Steps = append(v.Steps, htmlRehearsalStep{ID: s.ID, Outcome: s.Outcome, Time: ms(s.DurationMS), Detail: s.Detail})
 	}
@@ -284,6 +285,9 @@ svg.trend text { font: 11px system-ui, sans-serif; fill: #5a6272; }
 <tr class="{{.Outcome}}"><td><code>{{.ID}}</code></td><td>{{.Outcome}}</td><td>{{.Time}}</td><td>{{.Detail}}</td></tr>
 {{- end}}
 </table>
+{{- if .Directory}}
+<p class="directory">{{.Directory}}</p>
+{{- end}}
 <p class="production {{if .Untouched}}untouched{{else}}changed{{end}}">{{.Production}}</p>
 {{- if .Transcripts}}
 <p>Installer transcripts: <code>{{.Transcripts}}</code></p>

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/msguard/msguard/judgement"
@@ -59,6 +60,16 @@ func rehearsalProduction(rh *judgement.Rehearsal) string {
 	return "PRODUCTION CHANGED during the rehearsal: " + p.Difference
 }
 
+// rehearsalDirectory is the one line on a directory on another host
+// ("" when the directory was on this host).
+func rehearsalDirectory(rh *judgement.Rehearsal) string {
+	d := rh.Directory
+	if d == nil {
+		return ""
+	}
+	return fmt.Sprintf("directory: a scratch copy of %s (%d entries of %s, exported read-only before the twin started); the plan's directory steps ran against the copy, not production's directory", d.URL, d.Entries, strings.Join(d.Suffixes, ", "))
+}
+
 // rehearsalText writes the section for the text report.
 func (t TextRenderer) rehearsalText(b *bytes.Buffer, rh *judgement.Rehearsal) {
 	fmt.Fprintf(b, "\n%s\n", t.paint(ansiBold, fmt.Sprintf("REHEARSAL: %s (remediate exit %d)", rehearsalVerdict(rh), rh.RemediateExitCode)))
@@ -70,6 +81,9 @@ func (t TextRenderer) rehearsalText(b *bytes.Buffer, rh *judgement.Rehearsal) {
 		b.WriteString(line + "\n")
 	}
 	fmt.Fprintf(b, "  window: %s\n", rehearsalWindow(rh))
+	if d := rehearsalDirectory(rh); d != "" {
+		fmt.Fprintf(b, "  %s\n", clean(d))
+	}
 	color := ansiGreen
 	if !rh.Production.Untouched {
 		color = ansiRed
@@ -88,6 +102,9 @@ func rehearsalMarkdown(b *bytes.Buffer, rh *judgement.Rehearsal) {
 	for _, s := range rh.Steps {
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", mdCode(s.ID), mdEscape(s.Outcome), ms(s.DurationMS), mdEscape(s.Detail))
 	}
+	if d := rehearsalDirectory(rh); d != "" {
+		fmt.Fprintf(b, "\n%s\n", mdEscape(d))
+	}
 	fmt.Fprintf(b, "\n%s\n", mdEscape(rehearsalProduction(rh)))
 }
 
@@ -99,6 +116,9 @@ func rehearsalSuite(rh *judgement.Rehearsal) junitSuite {
 		{Name: "remediate_exit_code", Value: strconv.Itoa(rh.RemediateExitCode)},
 		{Name: "downtime_ms", Value: strconv.FormatInt(rh.DowntimeMS, 10)},
 		{Name: "production_untouched", Value: strconv.FormatBool(rh.Production.Untouched)},
+	}
+	if d := rh.Directory; d != nil {
+		s.Properties = append(s.Properties, junitProperty{Name: "scratch_directory", Value: d.URL})
 	}
 	for _, st := range rh.Steps {
 		c := junitCase{Name: st.ID, Classname: "msguard.rehearsal." + st.Outcome}
@@ -127,11 +147,15 @@ func rehearsalProperties(rh *judgement.Rehearsal) map[string]any {
 		}
 		steps = append(steps, st)
 	}
-	return map[string]any{
+	props := map[string]any{
 		"remediateExitCode":   rh.RemediateExitCode,
 		"downtimeMs":          rh.DowntimeMS,
 		"runMs":               rh.RunMS,
 		"productionUntouched": rh.Production.Untouched,
 		"steps":               steps,
 	}
+	if d := rh.Directory; d != nil {
+		props["scratchDirectory"] = map[string]any{"url": d.URL, "suffixes": d.Suffixes, "entries": d.Entries}
+	}
+	return props
 }

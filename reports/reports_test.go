@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 
 // fixtureNames are the saved reports in testdata/reports that every format is
 // rendered from.
-var fixtureNames = []string{"preflight_not_ready", "postflight_healthy", "rehearsal_backed_out"}
+var fixtureNames = []string{"preflight_not_ready", "postflight_healthy", "rehearsal_backed_out", "rehearsal_scratch_directory"}
 
 // loadFixture decodes testdata/reports/NAME.json.
 func loadFixture(t *testing.T, name string) *judgement.Report {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,7 +93,14 @@ func (a *app) rehearseTwinCmd() *cobra.Command {
 			}
 			if !stage2 {
 				if err := spec.Enter(); err != nil {
-					return exitcode.Wrap(exitcode.Usage, err)
+					return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w; nothing was touched", err))
+				}
+				if d := spec.Directory; d != nil {
+					if _, err := d.Serve(cmd.Context()); err != nil {
+						return exitcode.Wrap(exitcode.Usage, err)
+					}
+					fmt.Fprintf(a.stdout, "twin: scratch directory for %s: %d entries of %d suffixes, on %s port %d\n",
+						d.URL, d.Entries(), len(d.Suffixes), strings.Join(d.Addresses, ", "), d.Port)
 				}
 				return reapWhile(append([]string{"rehearse-twin", "--stage2"}, os.Args[2:]...))
 			}
@@ -181,7 +186,8 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 	if err := clusterInTwin(snap, copts.Path, overlays); err != nil {
 		return err
 	}
-	if err := directoryInTwin(snap); err != nil {
+	remoteDir, err := a.remoteDirectory(snap)
+	if err != nil {
 		return err
 	}
 	scratch := hf.scratch
@@ -209,6 +215,11 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 	pidsBefore := daemonPIDs(ctx, copts)
 	start, detached := startCommands(snap)
 	spec := rehearse.Spec{Overlays: overlays, Scratch: filepath.Join(scratch, "twin"), Start: start, Detached: detached}
+	if remoteDir != "" {
+		if spec.Directory, err = a.exportDirectory(ctx, snap, copts, remoteDir, scratch); err != nil {
+			return err
+		}
+	}
 	specPath, err := rehearse.WriteSpec(scratch, spec)
 	if err != nil {
 		return err
@@ -236,7 +247,11 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 	default:
 		return fmt.Errorf("rehearse: the twin ended: %w", werr)
 	}
-	if rh.RemediateExitCode == exitcode.Usage || rh.RemediateExitCode == exitcode.Runtime {
+	if rh.RemediateExitCode == exitcode.Usage {
+		// The twin said what it could not set up, in one line.
+		return exitcode.Wrap(exitcode.Usage, errSilent)
+	}
+	if rh.RemediateExitCode == exitcode.Runtime {
 		return exitcode.New(rh.RemediateExitCode, "rehearse: the twin could not run the plan (see above); production untouched")
 	}
 
@@ -261,6 +276,12 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 		}
 	}
 	rh.DowntimeMS = rehearse.DowntimeMS(rh.Steps)
+	if d := spec.Directory; d != nil {
+		rh.Directory = &judgement.RehearsalDirectory{URL: d.URL, Entries: d.Entries()}
+		for _, s := range d.Suffixes {
+			rh.Directory.Suffixes = append(rh.Directory.Suffixes, s.DN)
+		}
+	}
 
 	rep := lastGateReport(scratch)
 	if rep == nil {
@@ -394,52 +415,6 @@ func clusterInTwin(s *facts.Snapshot, path string, overlays []string) error {
 		}
 	}
 	return nil
-}
-
-// directoryInTwin refuses a host whose user directory is on another host:
-// the twin's network reaches no other host, and rehearse does not stand up
-// a scratch directory server in its place.
-func directoryInTwin(s *facts.Snapshot) error {
-	if s.LDAP == nil || s.LDAP.URL == "" {
-		return nil // no directory known: the twin's gates say so
-	}
-	u, err := url.Parse(s.LDAP.URL)
-	if err != nil {
-		return nil
-	}
-	host := u.Hostname()
-	if isLocalHost(host) {
-		return nil
-	}
-	return exitcode.Usagef("the user directory %s is on another host (%s): the twin reaches no other host, and rehearse does not stand up a scratch directory in its place; nothing was touched", s.LDAP.URL, host)
-}
-
-// isLocalHost reports whether host names this machine: a loopback or
-// local address, or a name that resolves to one.
-func isLocalHost(host string) bool {
-	addrs := []string{host}
-	if net.ParseIP(host) == nil {
-		resolved, err := net.LookupHost(host)
-		if err != nil {
-			return false
-		}
-		addrs = resolved
-	}
-	local := map[string]bool{}
-	if ifs, err := net.InterfaceAddrs(); err == nil {
-		for _, a := range ifs {
-			if ipn, ok := a.(*net.IPNet); ok {
-				local[ipn.IP.String()] = true
-			}
-		}
-	}
-	for _, a := range addrs {
-		ip := net.ParseIP(a)
-		if ip == nil || !(ip.IsLoopback() || local[ip.String()]) {
-			return false
-		}
-	}
-	return true
 }
 
 // daemonPIDs are the production daemons' pids, sorted.

@@ -269,13 +269,14 @@ func TestRehearse(t *testing.T) {
 // realRunMatches runs the real remediate on the host after its rehearsal
 // and checks that it exits as the rehearsal said and runs the same steps
 // to the same outcomes.
-func (r rehearsalHost) realRunMatches(t *testing.T, rh *judgement.Rehearsal, wantCode int) {
+func (r rehearsalHost) realRunMatches(t *testing.T, rh *judgement.Rehearsal, wantCode int, extra ...string) {
 	t.Helper()
 	t.Setenv("PATH", r.h.Paths.ClusterBin()+string(os.PathListSeparator)+os.Getenv("PATH"))
 	state, backup := filepath.Join(t.TempDir(), "state"), filepath.Join(t.TempDir(), "backup")
-	code, stdout, stderr := msguardRun(t, "remediate", "--server-root", r.h.Root, "--bind-password-file", r.dmPW,
+	args := append([]string{"remediate", "--server-root", r.h.Root, "--bind-password-file", r.dmPW,
 		"--state-dir", state, "--media", r.media, "--admin-password-file", r.adminPW, "--backup-dir", backup,
-		"--queue-watch", "10s", "--yes", "--no-progress", "-q")
+		"--queue-watch", "10s", "--yes", "--no-progress", "-q"}, extra...)
+	code, stdout, stderr := msguardRun(t, args...)
 	if code != wantCode || rh.RemediateExitCode != wantCode {
 		t.Fatalf("remediate after the rehearsal: exit %d, the rehearsal said %d, want %d\n%s\n%s", code, rh.RemediateExitCode, wantCode, stdout, stderr)
 	}

@@ -1,31 +1,55 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/msguard/msguard/internal/exitcode"
 
 	"github.com/msguard/msguard/collectors/facts"
 )
 
-func TestDirectoryInTwin(t *testing.T) {
+// TestRemoteDirectory: a directory on this host is the twin's own; one on
+// another host gets a scratch copy, unless it is reached over TLS or the
+// configuration directory is on a third host (refused: one line, exit 2,
+// nothing touched).
+func TestRemoteDirectory(t *testing.T) {
+	inf := func(cfg string) *facts.Install {
+		return &facts.Install{InstallInf: map[string]map[string]string{"General": {"ConfigDirectoryLdapURL": cfg}}}
+	}
 	tests := []struct {
-		url     string
-		refused bool
+		url      string
+		install  *facts.Install
+		starttls bool
+		remote   bool
+		refused  string
 	}{
-		{"ldap://127.0.0.1:389/o=siroe.com", false},
-		{"ldap://localhost:389/o=siroe.com", false},
-		{"ldaps://[::1]:636/o=siroe.com", false},
-		{"ldap://192.0.2.10:389/o=siroe.com", true}, // TEST-NET-1: nobody's address
-		{"ldap://directory.invalid:389/o=siroe.com", true},
-		{"", false},
+		{url: "ldap://127.0.0.1:389/o=siroe.com"},
+		{url: "ldap://localhost:389/o=siroe.com"},
+		{url: "ldaps://[::1]:636/o=siroe.com"},
+		{url: ""},
+		{url: "ldap://192.0.2.10:389/o=siroe.com", remote: true}, // TEST-NET-1: nobody's address
+		{url: "ldap://directory.invalid:389/o=siroe.com", remote: true},
+		{url: "ldap://192.0.2.10:389/o=siroe.com", install: inf("ldap://192.0.2.10:389/o=NetscapeRoot"), remote: true},
+		{url: "ldap://192.0.2.10:389/o=siroe.com", install: inf("ldap://127.0.0.1:3389/o=NetscapeRoot"), remote: true},
+		{url: "ldaps://192.0.2.10:636/o=siroe.com", refused: "reached over TLS"},
+		{url: "ldap://192.0.2.10:389/o=siroe.com", starttls: true, refused: "reached over TLS"},
+		{url: "ldap://192.0.2.10:389/o=siroe.com", install: inf("ldap://192.0.2.11:389/o=NetscapeRoot"), refused: "on another host than the user directory"},
 	}
 	for _, tt := range tests {
-		err := directoryInTwin(&facts.Snapshot{LDAP: &facts.LDAP{URL: tt.url}})
-		if (err != nil) != tt.refused {
-			t.Errorf("%q: %v, refused want %v", tt.url, err, tt.refused)
+		a := newApp(strings.NewReader(""), io.Discard, io.Discard)
+		a.common.ldapStartTLS = tt.starttls
+		got, err := a.remoteDirectory(&facts.Snapshot{LDAP: &facts.LDAP{URL: tt.url}, Install: tt.install})
+		if tt.refused != "" {
+			if err == nil || exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), tt.refused) ||
+				!strings.HasSuffix(err.Error(), "nothing was touched") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%q: %v; want refused (exit 2, one line): %s", tt.url, err, tt.refused)
+			}
+			continue
 		}
-		if err != nil && (!strings.Contains(err.Error(), "nothing was touched") || strings.Contains(err.Error(), "\n")) {
-			t.Errorf("%q: refusal %q", tt.url, err)
+		if err != nil || (got != "") != tt.remote {
+			t.Errorf("%q: %q, %v; remote want %v", tt.url, got, err, tt.remote)
 		}
 	}
 }

@@ -1,0 +1,6 @@
+//go:build !failpoints
+
+package rehearse
+
+// pausePoint does nothing in a build without the "failpoints" tag.
+func pausePoint(string, string) {}
