@@ -130,6 +130,12 @@ type Secrets struct {
 	ServiceAdmin     string `yaml:"service_admin"`     // its password
 	UGBindCred       string `yaml:"ug_bind_cred"`      // local.ugldapbindcred
 	PABPassword      string `yaml:"pab_password"`      // local.service.pab.ldappasswd
+	// ProbeUID is the mail-flow probe's account: one of the scenario's
+	// users (default the last one, UserUID(Users)), whose directory
+	// password is ProbePassword instead of the "pw-<uid>" of the others.
+	// Its address is <ProbeUID>@siroe.com and its INBOX is in the store.
+	ProbeUID      string `yaml:"probe_uid"`
+	ProbePassword string `yaml:"probe_password"`
 }
 
 // FailSpec injects failures for backout tests.
@@ -157,6 +163,24 @@ type FailSpec struct {
 	// reports it started) and exits about one second later. The 5.1 host
 	// starts cleanly.
 	DiesAfterStart string `yaml:"dies_after_start"`
+
+	// Mail-flow faults (sim/procs/doc.go). They hold for every version and
+	// take effect at once on a running host: the daemons read them from
+	// the state file per connection and per delivery pass, so `msguard-sim
+	// fault` plants or clears them without a restart.
+
+	// DeliveryStops: the job controller runs (start-msg reports it, its
+	// process is there) but delivers nothing, neither the backlog nor
+	// what SMTP accepts: submitted messages stay in the queue.
+	DeliveryStops bool `yaml:"delivery_stops"`
+	// IMAPRefusesLogins: imapd greets and answers CAPABILITY, but every
+	// LOGIN is refused with "NO [UNAVAILABLE] ... schema ...", as when the
+	// directory lacks the 5.2 schema (inetMailUser).
+	IMAPRefusesLogins bool `yaml:"imap_refuses_logins"`
+	// SMTPRelayDenied lists domains the SMTP server refuses recipients in
+	// with "550 5.7.1 Relaying not allowed: <addr>", local ones included
+	// (e.g. [siroe.com], the probe's domain).
+	SMTPRelayDenied []string `yaml:"smtp_relay_denied"`
 }
 
 // Defaults fills every zero field of s.
@@ -213,6 +237,8 @@ func (s *Scenario) Defaults() {
 	def(&s.Secrets.ServiceAdmin, "svc-Secret-9920")
 	def(&s.Secrets.UGBindCred, "ugcred-Secret-1187")
 	def(&s.Secrets.PABPassword, "pab-Secret-5503")
+	def(&s.Secrets.ProbeUID, fmt.Sprintf("user%04d", s.Users))
+	def(&s.Secrets.ProbePassword, "probe-Secret-6604")
 }
 
 // Validate rejects scenarios the simulator cannot build.
@@ -251,6 +277,10 @@ func (s *Scenario) Validate() error {
 	}
 	if s.DSExternal && s.DSExternalURL == "" {
 		return fmt.Errorf("ds_external needs ds_external_url")
+	}
+	var probeN int
+	if _, err := fmt.Sscanf(s.Secrets.ProbeUID, "user%04d", &probeN); err != nil || fmt.Sprintf("user%04d", probeN) != s.Secrets.ProbeUID || probeN < 1 || probeN > s.Users {
+		return fmt.Errorf("secrets.probe_uid %q: want one of the scenario's users, user0001 to user%04d", s.Secrets.ProbeUID, s.Users)
 	}
 	if s.Queue.Held > s.Queue.Messages {
 		return fmt.Errorf("queue: %d held > %d messages", s.Queue.Held, s.Queue.Messages)

@@ -47,7 +47,7 @@ func rootCmd(stdio sim.Stdio) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(createCmd(), mediaCmd(), lifecycleCmd("start", procs.Start), lifecycleCmd("stop", procs.Stop),
-		lifecycleCmd("destroy", procs.Destroy), ctlCmd(stdio), installerCmd(stdio))
+		lifecycleCmd("destroy", procs.Destroy), ctlCmd(stdio), installerCmd(stdio), faultCmd())
 	return root
 }
 
@@ -223,6 +223,31 @@ func lifecycleCmd(verb string, f func(context.Context, string, io.Writer) error)
 		},
 	}
 	cmd.Flags().StringVar(&root, "root", "", "server root of the simulated host")
+	return cmd
+}
+
+// faultCmd plants or clears a mail-flow fault on a created host; the
+// running daemons see it at once (sim.PlantFault).
+func faultCmd() *cobra.Command {
+	var root string
+	var clear bool
+	cmd := &cobra.Command{
+		Use:   "fault --root DIR [--clear] NAME [DOMAIN]",
+		Short: "Plant (or --clear) a mail-flow fault: " + strings.Join(sim.MailFlowFaults, ", ") + " (DOMAIN: the refused domain)",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if root == "" {
+				return fmt.Errorf("--root is required")
+			}
+			domain := ""
+			if len(args) == 2 {
+				domain = args[1]
+			}
+			return sim.PlantFault(root, args[0], domain, !clear)
+		},
+	}
+	cmd.Flags().StringVar(&root, "root", "", "server root of the simulated host")
+	cmd.Flags().BoolVar(&clear, "clear", false, "clear the fault instead of planting it")
 	return cmd
 }
 

@@ -25,8 +25,19 @@ func (e *entry) add(attr string, values ...string) {
 // UserUID is the uid of the n-th user (1-based): user0001, user0002, ...
 func UserUID(n int) string { return fmt.Sprintf("user%04d", n) }
 
-// UserPassword is the password of the simulated user uid.
+// UserPassword is the password of the simulated user uid, except the
+// probe account's (PasswordOf).
 func UserPassword(uid string) string { return "pw-" + uid }
+
+// PasswordOf is the directory password of user uid in scenario sc: the
+// probe account's is Secrets.ProbePassword, every other user's
+// UserPassword(uid).
+func PasswordOf(sc *sim.Scenario, uid string) string {
+	if uid == sc.Secrets.ProbeUID && sc.Secrets.ProbePassword != "" {
+		return sc.Secrets.ProbePassword
+	}
+	return UserPassword(uid)
+}
 
 // seedEntries returns the entries of suffix for a scenario; none for o=pab
 // when PABMissing.
@@ -65,7 +76,7 @@ func seedEntries(sc *sim.Scenario, suffix string) []entry {
 			e.add("sn", fmt.Sprintf("%04d", i))
 			e.add("mail", uid+"@siroe.com")
 			e.add("mailHost", sc.Host)
-			e.add("userPassword", ssha(UserPassword(uid)))
+			e.add("userPassword", ssha(PasswordOf(sc, uid)))
 			out = append(out, e)
 		}
 	case PABSuffix:

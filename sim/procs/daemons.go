@@ -120,12 +120,7 @@ func msgDaemon(name string) sim.ProgramFunc {
 		var serve func(context.Context, net.Listener) error
 		switch name {
 		case "dispatcher":
-			serve = func(ctx context.Context, ln net.Listener) error {
-				done := superviseChild(ctx, filepath.Join(st.Paths().MsgLib(), "tcp_smtp_server"), stdio.Err)
-				err := serveLines(ctx, ln, "220 "+host+" -- Server ESMTP ("+banner+")", smtpReply(host))
-				<-done
-				return err
-			}
+			serve = dispatch(st, stdio.Err) // SMTP is served by tcp_smtp_server (smtp.go)
 		case "imapd":
 			serve = func(ctx context.Context, ln net.Listener) error {
 				return serveLines(ctx, ln, "* OK "+host+" IMAP4 service ("+banner+")", imapReply)
@@ -139,12 +134,15 @@ func msgDaemon(name string) sim.ProgramFunc {
 				return serveHTTP(ctx, ln, banner, "Messenger Express")
 			}
 		case "tcp_smtp_server":
-			serve = func(ctx context.Context, _ net.Listener) error { return waitParent(ctx) }
+			serve = tcpSMTPServer(st, stdio.Err)
 		default:
 			serve = func(ctx context.Context, _ net.Listener) error { <-ctx.Done(); return nil }
 		}
-		if name == "job_controller" && deliversOnStart(st.MsgVersion) {
+		if name == "job_controller" && deliversOnStart(st.MsgVersion) && !st.Scenario.Fail.DeliveryStops {
 			serve = deliveringInBackground(st.Paths(), stdio.Err, serve)
+		}
+		if name == "job_controller" {
+			serve = deliveringSubmitted(st, stdio.Err, serve) // deliver.go
 		}
 		if diesAfterStart(st, name) {
 			serve = dieAfter(dieDelay, serve)
@@ -217,13 +215,18 @@ func deliveringInBackground(p sim.Paths, stderr io.Writer, serve func(context.Co
 
 // superviseChild keeps a child process of exe running until ctx ends, then
 // stops it; the returned channel closes once the child has exited.
-func superviseChild(ctx context.Context, exe string, stderr io.Writer) <-chan struct{} {
+// A non-nil listener is passed to the child as file descriptor 3.
+func superviseChild(ctx context.Context, exe string, stderr io.Writer, listener *os.File) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
 			cmd := exec.Command(exe)
 			cmd.Stdout, cmd.Stderr = stderr, stderr
+			if listener != nil {
+				cmd.ExtraFiles = []*os.File{listener}
+				cmd.Env = append(os.Environ(), listenFDEnv+"=3")
+			}
 			if err := cmd.Start(); err != nil {
 				fmt.Fprintf(stderr, "dispatcher: start %s: %v\n", filepath.Base(exe), err)
 			} else {
@@ -310,24 +313,6 @@ func serveLines(ctx context.Context, ln net.Listener, greeting string, reply rep
 				}
 			}
 		}()
-	}
-}
-
-// smtpReply answers EHLO, HELO, NOOP and QUIT; anything else is 500.
-func smtpReply(host string) replyFunc {
-	return func(line string) (string, bool) {
-		verb, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-		switch strings.ToUpper(verb) {
-		case "EHLO":
-			return "250-" + host + "\n250-8BITMIME\n250-PIPELINING\n250-DSN\n250-ENHANCEDSTATUSCODES\n250 HELP", false
-		case "HELO":
-			return "250 " + host + " OK, [127.0.0.1].", false
-		case "NOOP":
-			return "250 2.5.0 OK.", false
-		case "QUIT":
-			return "221 2.3.0 Bye received. Goodbye.", true
-		}
-		return fmt.Sprintf("500 5.5.1 Command unrecognized: %q", line), false
 	}
 }
 

@@ -7,6 +7,38 @@
 // loopback ports with the real greetings) and the ctl verbs behind the
 // scripts, and starts, stops and destroys a whole simulated host.
 //
+// # Mail flow
+//
+// The install carries mail as users see it, so a probe can submit a
+// message and read it back (issue 17):
+//   - SMTP: the dispatcher holds the SMTP port (dispatcher.cnf) and passes
+//     it to its tcp_smtp_server child, which serves it with go-smtp behind
+//     the iPlanet banner (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; no
+//     STARTTLS: the simulated install has no certificate). Recipients in the
+//     local domains (siroe.com and the host name) whose mail attribute the
+//     directory knows are accepted; others get "550 5.7.1 Relaying not
+//     allowed: <addr>", unknown local ones "550 5.1.1". Each message
+//     becomes a queue file of the ims-ms channel (layout.md's format, so
+//     msguard's queue collector counts it) and a job in ROOT/.msguard-sim/jobs.
+//   - Delivery: the job controller, on every version, delivers its jobs
+//     into the recipients' store mailboxes (=<uid>/store.idx and
+//     00/<n>.msg) and removes the queue file, polling every 100 ms. The
+//     planted backlog is another matter: 5.0 and 5.1 never deliver it
+//     (kept for the quiescence checks and the backup), 5.2 moves it to
+//     ROOT/.msguard-sim/delivered once at start.
+//
+// The probe account is the scenario's secrets.probe_uid (default the last
+// user; user0200 in testdata/scenarios/reference.yaml), address
+// <uid>@siroe.com, directory password secrets.probe_password
+// (reference: in the YAML; never printed by the simulator). Every other
+// user's password is "pw-<uid>" (directory.PasswordOf).
+//
+// Faults (sim.FailSpec; planted in the scenario or on a created host with
+// sim.PlantFault / `msguard-sim fault`; read live by the daemons):
+// delivery_stops ("delivery-stops": the job controller runs, delivers
+// nothing), smtp_relay_denied ("smtp-relay-denied DOMAIN": RCPT in the
+// domain gets 550 5.7.1 Relaying not allowed).
+//
 // A process belongs to the install when /proc/<pid>/exe resolves under the
 // server root (or the Web Server root); a daemon is known by the base name
 // of its executable, ns-httpd instances by their -d argument. PID 1 on the

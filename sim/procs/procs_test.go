@@ -415,8 +415,8 @@ func TestMessagingServer(t *testing.T) {
 		lines []string
 		want  []string
 	}{
-		{"smtp", fp.smtp, []string{"EHLO x", "HELO x", "NOOP", "MAIL FROM:<a@b>", "QUIT"},
-			[]string{"250-mail.siroe.com", "250 mail.siroe.com OK", "250 2.5.0 OK.", "500 5.5.1", "221 "}},
+		{"smtp", fp.smtp, []string{"EHLO x", "HELO x", "NOOP", "MAIL FROM:<a@b>", "RCPT TO:<c@example.org>", "BOGUS", "QUIT"},
+			[]string{"250-8BITMIME", "250-DSN", "250 2.0.0 Hello x", "250 2.0.0 Roger", "550 5.7.1 Relaying not allowed: c@example.org", "5.5.2 Bad command", "221 "}},
 		{"imap", fp.imap, []string{"a1 CAPABILITY", "a2 SELECT inbox", "a3 LOGOUT"},
 			[]string{"* CAPABILITY IMAP4 IMAP4rev1", "a1 OK CAPABILITY completed", "a2 BAD", "* BYE", "a3 OK"}},
 		{"pop", fp.pop, []string{"USER x", "QUIT"}, []string{"-ERR", "+OK Goodbye"}},

@@ -356,7 +356,9 @@ func DeliveredDir(p sim.Paths) string { return filepath.Join(p.StateDir(), "deli
 
 // DeliverQueue is the simulated job controller's work: every message of
 // the queue below p.Queue() that is neither held (.HELD) nor temporary
-// ("$"-prefixed) moves to the same relative path below DeliveredDir(p). It
+// ("$"-prefixed) nor accepted over SMTP (IsSubmittedQueueFile: those go
+// into the store, DeliverSubmitted) moves to the same relative path below
+// DeliveredDir(p). It
 // streams: each directory is read a batch of entries at a time and each
 // message moved as it is read, so a backlog of millions costs no more
 // memory than a batch; it stops between two messages when ctx ends. A
@@ -427,6 +429,8 @@ func (d *deliverer) pass(dir string) (moved int, subdirs []string, err error) {
 				continue
 			case rel == "." || !e.Type().IsRegular() || strings.HasPrefix(name, "$") || strings.HasSuffix(name, ".HELD"):
 				continue // files directly in the queue directory belong to no channel
+			case IsSubmittedQueueFile(name):
+				continue // accepted over SMTP: the job controller delivers it into the store (DeliverSubmitted)
 			}
 			if !made {
 				if err := os.MkdirAll(sinkDir, 0o700); err != nil {
