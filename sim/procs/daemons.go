@@ -1,7 +1,6 @@
 package procs
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -115,20 +114,16 @@ func msgDaemon(name string) sim.ProgramFunc {
 			fmt.Fprintf(stdio.Err, "%s: %v\n", name, err)
 			return 1
 		}
-		host, banner := st.Scenario.Host, sim.MsgBanner(st.MsgVersion)
+		banner := sim.MsgBanner(st.MsgVersion)
 		port := msgPort(st, name)
 		var serve func(context.Context, net.Listener) error
 		switch name {
 		case "dispatcher":
 			serve = dispatch(st, stdio.Err) // SMTP is served by tcp_smtp_server (smtp.go)
 		case "imapd":
-			serve = func(ctx context.Context, ln net.Listener) error {
-				return serveLines(ctx, ln, "* OK "+host+" IMAP4 service ("+banner+")", imapReply)
-			}
+			serve = func(ctx context.Context, ln net.Listener) error { return serveIMAP(ctx, st, ln, stdio.Err) } // imap.go
 		case "popd":
-			serve = func(ctx context.Context, ln net.Listener) error {
-				return serveLines(ctx, ln, "+OK "+host+" POP3 service ("+banner+")", popReply)
-			}
+			serve = newPOPServer(st, stdio.Err).serve // pop.go
 		case "mshttpd":
 			serve = func(ctx context.Context, ln net.Listener) error {
 				return serveHTTP(ctx, ln, banner, "Messenger Express")
@@ -270,80 +265,6 @@ func waitParent(ctx context.Context) error {
 			}
 		}
 	}
-}
-
-// replyFunc answers one command line; quit closes the connection after the
-// reply.
-type replyFunc func(line string) (reply string, quit bool)
-
-// serveLines serves a line protocol: greeting, then one reply per line.
-func serveLines(ctx context.Context, ln net.Listener, greeting string, reply replyFunc) error {
-	go func() { <-ctx.Done(); ln.Close() }()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return fmt.Errorf("accept: %w", err)
-		}
-		go func() {
-			defer c.Close()
-			w := bufio.NewWriter(c)
-			r := bufio.NewReader(c)
-			fmt.Fprintf(w, "%s\r\n", greeting)
-			for {
-				if w.Flush() != nil {
-					return
-				}
-				_ = c.SetReadDeadline(time.Now().Add(idleTimeout))
-				line, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				out, quit := reply(strings.TrimRight(line, "\r\n"))
-				fmt.Fprintf(w, "%s\r\n", strings.ReplaceAll(out, "\n", "\r\n"))
-				if quit {
-					w.Flush()
-					return
-				}
-			}
-		}()
-	}
-}
-
-// imapReply answers CAPABILITY, NOOP and LOGOUT.
-func imapReply(line string) (string, bool) {
-	f := strings.Fields(line)
-	if len(f) == 0 {
-		return "* BAD Null command", false
-	}
-	if len(f) == 1 {
-		return f[0] + " BAD Missing command", false
-	}
-	tag := f[0]
-	switch strings.ToUpper(f[1]) {
-	case "CAPABILITY":
-		return "* CAPABILITY IMAP4 IMAP4rev1 ACL QUOTA LITERAL+ NAMESPACE UIDPLUS CHILDREN LANGUAGE XSENDER X-NETSCAPE XSERVERINFO AUTH=PLAIN\n" +
-			tag + " OK CAPABILITY completed", false
-	case "NOOP":
-		return tag + " OK Completed", false
-	case "LOGOUT":
-		return "* BYE LOGOUT received\n" + tag + " OK Completed", true
-	}
-	return tag + " BAD Unrecognized command", false
-}
-
-// popReply answers QUIT.
-func popReply(line string) (string, bool) {
-	if strings.EqualFold(strings.TrimSpace(line), "QUIT") {
-		return "+OK Goodbye", true
-	}
-	return "-ERR Unknown command", false
 }
 
 // serveHTTP serves a small HTML page with the given Server header.

@@ -26,6 +26,17 @@
 //     planted backlog is another matter: 5.0 and 5.1 never deliver it
 //     (kept for the quiescence checks and the backup), 5.2 moves it to
 //     ROOT/.msguard-sim/delivered once at start.
+//   - IMAP: imapd serves IMAP4rev1 with go-imap v1's server behind the
+//     iPlanet banner. LOGIN finds the user's entry by uid under
+//     local.ugldapbasedn (msg.conf) and binds as it to the real directory;
+//     the session sees the user's INBOX in the store, and SELECT, FETCH,
+//     SEARCH, STORE (\Deleted, \Seen, ...), COPY/APPEND to INBOX and
+//     EXPUNGE work on store.idx and the message files. No STARTTLS.
+//   - POP3: popd speaks RFC 1939 itself (no POP3 server library is served
+//     here): USER/PASS with the same directory bind, STAT, LIST, UIDL,
+//     RETR, TOP, DELE, RSET, NOOP, CAPA, QUIT; DELE'd messages leave the
+//     store at QUIT. It serves whatever service.pop.enable says (start-msg
+//     starts popd in any case).
 //
 // The probe account is the scenario's secrets.probe_uid (default the last
 // user; user0200 in testdata/scenarios/reference.yaml), address
@@ -35,9 +46,15 @@
 //
 // Faults (sim.FailSpec; planted in the scenario or on a created host with
 // sim.PlantFault / `msguard-sim fault`; read live by the daemons):
-// delivery_stops ("delivery-stops": the job controller runs, delivers
-// nothing), smtp_relay_denied ("smtp-relay-denied DOMAIN": RCPT in the
-// domain gets 550 5.7.1 Relaying not allowed).
+//   - delivery_stops ("delivery-stops"): the job controller runs and
+//     delivers nothing; a submitted message stays in the queue
+//     (postflight.mailflow.delivery).
+//   - imap_refuses_logins ("imap-refuses-logins"): imapd answers every
+//     LOGIN "NO [UNAVAILABLE] LOGIN failed: directory schema error ..."
+//     (postflight.mailflow.fetch); POP3 still logs in.
+//   - smtp_relay_denied ("smtp-relay-denied DOMAIN"): RCPT TO an address
+//     in DOMAIN, local or not, gets "550 5.7.1 Relaying not allowed:
+//     <addr>" (postflight.mailflow.submit).
 //
 // A process belongs to the install when /proc/<pid>/exe resolves under the
 // server root (or the Web Server root); a daemon is known by the base name

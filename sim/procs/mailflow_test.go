@@ -3,8 +3,10 @@ package procs_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap"
+	imapclient "github.com/emersion/go-imap/client"
 	"github.com/emersion/go-smtp"
 
 	"github.com/msguard/msguard/sim"
+	"github.com/msguard/msguard/sim/directory"
 	"github.com/msguard/msguard/sim/simtest"
 	"github.com/msguard/msguard/sim/tree"
 )
@@ -261,5 +266,197 @@ func TestSMTPRefusals(t *testing.T) {
 	waitFor(t, "the accepted message is delivered", func() bool { return len(submittedFiles(t, h.Paths)) == 0 })
 	if got := storeHolding(t, h.Paths, h.State.Scenario.Secrets.ProbeUID, "refusal-"); len(got) != 1 {
 		t.Errorf("store holds %d refusal-test messages, want the accepted one", len(got))
+	}
+}
+
+// fetchAndDeleteIMAP logs in over IMAP with go-imap's client, finds the
+// message whose Subject is tag, reads it, flags it \Deleted and expunges
+// it. It returns the message as read.
+func fetchAndDeleteIMAP(t *testing.T, h *simtest.Host, user, password, tag string) (string, error) {
+	t.Helper()
+	c, err := imapclient.Dial(addr(h.State.Scenario.Ports.IMAP))
+	if err != nil {
+		t.Fatalf("dial IMAP: %v", err)
+	}
+	defer c.Logout()
+	if err := c.Login(user, password); err != nil {
+		return "", err
+	}
+	if _, err := c.Select("INBOX", false); err != nil {
+		return "", err
+	}
+	crit := imap.NewSearchCriteria()
+	crit.Header.Add("Subject", tag)
+	uids, err := c.UidSearch(crit)
+	if err != nil {
+		return "", err
+	}
+	if len(uids) != 1 {
+		return "", fmt.Errorf("SEARCH SUBJECT %s: UIDs %v, want one", tag, uids)
+	}
+	set := new(imap.SeqSet)
+	set.AddNum(uids...)
+	section := &imap.BodySectionName{Peek: true}
+	ch := make(chan *imap.Message, 1)
+	if err := c.UidFetch(set, []imap.FetchItem{section.FetchItem(), imap.FetchUid, imap.FetchRFC822Size}, ch); err != nil {
+		return "", err
+	}
+	msg := <-ch
+	if msg == nil || msg.GetBody(section) == nil {
+		return "", fmt.Errorf("FETCH returned no body")
+	}
+	b, _ := io.ReadAll(msg.GetBody(section))
+	if uint32(len(b)) != msg.Size {
+		t.Errorf("RFC822.SIZE %d, body %d bytes", msg.Size, len(b))
+	}
+	if err := c.UidStore(set, imap.FormatFlagsOp(imap.AddFlags, true), []any{imap.DeletedFlag}, nil); err != nil {
+		return string(b), err
+	}
+	return string(b), c.Expunge(nil)
+}
+
+// fetchAndDeletePOP does the same over POP3 (net/textproto: there is no
+// POP3 client library here): USER, PASS, UIDL, RETR of each message until
+// the tagged one, DELE, QUIT.
+func fetchAndDeletePOP(t *testing.T, h *simtest.Host, user, password, tag string) (string, error) {
+	t.Helper()
+	c, err := textproto.Dial("tcp", addr(h.State.Scenario.Ports.POP))
+	if err != nil {
+		t.Fatalf("dial POP3: %v", err)
+	}
+	defer c.Close()
+	cmd := func(format string, args ...any) (string, error) {
+		if format != "" {
+			if err := c.PrintfLine(format, args...); err != nil {
+				return "", err
+			}
+		}
+		line, err := c.ReadLine()
+		if err != nil {
+			return "", err
+		}
+		if !strings.HasPrefix(line, "+OK") {
+			return "", errors.New(line)
+		}
+		return line, nil
+	}
+	if _, err := cmd(""); err != nil {
+		return "", err
+	}
+	if _, err := cmd("USER %s", user); err != nil {
+		return "", err
+	}
+	if _, err := cmd("PASS %s", password); err != nil {
+		return "", err
+	}
+	if _, err := cmd("UIDL"); err != nil {
+		return "", err
+	}
+	uidl, err := c.ReadDotLines()
+	if err != nil {
+		return "", err
+	}
+	for _, l := range uidl {
+		n, _, _ := strings.Cut(l, " ")
+		if _, err := cmd("RETR %s", n); err != nil {
+			return "", err
+		}
+		lines, err := c.ReadDotLines()
+		if err != nil {
+			return "", err
+		}
+		body := strings.Join(lines, "\n")
+		if !strings.Contains(body, "Subject: "+tag) {
+			continue
+		}
+		if _, err := cmd("DELE %s", n); err != nil {
+			return body, err
+		}
+		_, err = cmd("QUIT")
+		return body, err
+	}
+	return "", fmt.Errorf("no message with Subject %s among %d", tag, len(uidl))
+}
+
+// TestFetchAndDelete: a message submitted over SMTP and delivered is read
+// and deleted over IMAP and over POP3 with the probe account's directory
+// password; afterwards the store holds none of it and the mailbox's other
+// messages are untouched.
+func TestFetchAndDelete(t *testing.T) {
+	h := mailHost(t, "5.2")
+	sc := h.State.Scenario
+	uid, pass := sc.Secrets.ProbeUID, sc.Secrets.ProbePassword
+	for _, tc := range []struct {
+		name  string
+		fetch func(t *testing.T, h *simtest.Host, user, password, tag string) (string, error)
+	}{
+		{"imap", fetchAndDeleteIMAP},
+		{"pop3", fetchAndDeletePOP},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tag := "tag-" + tc.name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			if err := submit(t, h, probeAddress(h), tag); err != nil {
+				t.Fatalf("submit: %v", err)
+			}
+			waitFor(t, "delivered", func() bool { return len(storeHolding(t, h.Paths, uid, tag)) == 1 })
+			body, err := tc.fetch(t, h, uid, pass, tag)
+			if err != nil {
+				t.Fatalf("fetch and delete: %v", err)
+			}
+			if !strings.Contains(body, "mail-flow probe "+tag) {
+				t.Errorf("fetched:\n%s", body)
+			}
+			if got := storeHolding(t, h.Paths, uid, tag); len(got) != 0 {
+				t.Errorf("the store still holds the message (UIDs %v)", got)
+			}
+			ix, err := tree.StoreMailbox(h.Paths, uid).Read()
+			if err != nil || len(ix.Messages) != sc.Store.MessagesPerBox {
+				t.Errorf("mailbox holds %d messages (%v), want its %d own", len(ix.Messages), err, sc.Store.MessagesPerBox)
+			}
+			files, _ := filepath.Glob(filepath.Join(tree.StoreMailbox(h.Paths, uid).Dir, "00", "*"))
+			if len(files) != sc.Store.MessagesPerBox {
+				t.Errorf("mailbox directory holds %v", files)
+			}
+		})
+	}
+}
+
+// TestLoginRefusals: a wrong password fails both logins; the
+// imap-refuses-logins fault fails IMAP's (naming the schema) while POP3
+// still logs in.
+func TestLoginRefusals(t *testing.T) {
+	h := mailHost(t, "5.2")
+	sc := h.State.Scenario
+	uid, pass := sc.Secrets.ProbeUID, sc.Secrets.ProbePassword
+	for _, tc := range []struct {
+		name, password, fault string
+		imapErr, popErr       string // "" = logs in
+	}{
+		{"right password", pass, "", "", ""},
+		{"wrong password", pass + "x", "", "Authentication failed", "-ERR [AUTH] Authentication failed"},
+		{"another user's password", directory.UserPassword(uid), "", "Authentication failed", "-ERR [AUTH] Authentication failed"},
+		{"imap-refuses-logins", pass, sim.FaultIMAPRefusesLogins, "schema", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.fault != "" {
+				plant(t, h, tc.fault, "", true)
+				defer plant(t, h, tc.fault, "", false)
+			}
+			check := func(proto, want string, err error) {
+				switch {
+				case want == "" && err != nil && !strings.Contains(err.Error(), "no message with Subject"):
+					t.Errorf("%s: %v, want a login", proto, err)
+				case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+					t.Errorf("%s: %v, want a refusal with %q", proto, err, want)
+				}
+			}
+			_, err := fetchAndDeleteIMAP(t, h, uid, tc.password, "no-such-tag")
+			if err != nil && strings.Contains(err.Error(), "SEARCH SUBJECT") {
+				err = errors.New("no message with Subject (logged in)")
+			}
+			check("IMAP", tc.imapErr, err)
+			_, err = fetchAndDeletePOP(t, h, uid, tc.password, "no-such-tag")
+			check("POP3", tc.popErr, err)
+		})
 	}
 }

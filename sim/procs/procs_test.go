@@ -418,8 +418,9 @@ func TestMessagingServer(t *testing.T) {
 		{"smtp", fp.smtp, []string{"EHLO x", "HELO x", "NOOP", "MAIL FROM:<a@b>", "RCPT TO:<c@example.org>", "BOGUS", "QUIT"},
 			[]string{"250-8BITMIME", "250-DSN", "250 2.0.0 Hello x", "250 2.0.0 Roger", "550 5.7.1 Relaying not allowed: c@example.org", "5.5.2 Bad command", "221 "}},
 		{"imap", fp.imap, []string{"a1 CAPABILITY", "a2 SELECT inbox", "a3 LOGOUT"},
-			[]string{"* CAPABILITY IMAP4 IMAP4rev1", "a1 OK CAPABILITY completed", "a2 BAD", "* BYE", "a3 OK"}},
-		{"pop", fp.pop, []string{"USER x", "QUIT"}, []string{"-ERR", "+OK Goodbye"}},
+			[]string{"* CAPABILITY IMAP4rev1", "a1 OK", "a2 NO Not authenticated", "* BYE", "a3 OK"}},
+		{"pop", fp.pop, []string{"PASS y", "CAPA", "USER x", "STAT", "QUIT"},
+			[]string{"-ERR USER first", "+OK Capability list follows\r\nUSER\r\nUIDL", "+OK Name is a valid mailbox", "-ERR Unknown command in the AUTHORIZATION state: STAT", "+OK Goodbye"}},
 	} {
 		t.Run("dialogue "+tc.name, func(t *testing.T) {
 			got := converse(t, tc.port, tc.lines...)
