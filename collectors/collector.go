@@ -1,7 +1,9 @@
 // Package collectors gathers host facts into a facts.Snapshot: one file per
 // fact family (install, versions, processes, mounts, queue, store, configs,
-// ldap, ha, maillog, run_state). Collectors only read; they never change
-// the host. A collector that fails records its error in the snapshot and
+// ldap, ha, maillog, run_state, mailflow). Collectors only read; they never
+// change the host, but for the mail-flow probe, which sends one message to
+// the probe account (given only to check --phase postflight and audit) and
+// deletes it. A collector that fails records its error in the snapshot and
 // leaves its facts nil, so policies can never read "missing" as "fine".
 package collectors
 
@@ -44,6 +46,9 @@ type Options struct {
 	Hostnames []string
 	// Path is the PATH searched for cluster CLIs ("" = the environment's).
 	Path string
+	// Probe is the mail-flow probe's account; nil skips the probe (its
+	// facts say so).
+	Probe *ProbeOptions
 	// Only limits a run to these collectors (install always runs: it
 	// resolves the target); nil runs them all. CheckOnly validates names.
 	Only []string
@@ -111,4 +116,5 @@ var registry = []registered{
 	{facts.CollectorHA, collectHA},
 	{facts.CollectorMailLog, collectMailLog},
 	{facts.CollectorRunState, collectRunState},
+	{facts.CollectorMailFlow, collectMailFlow},
 }

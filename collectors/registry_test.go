@@ -27,6 +27,7 @@ func TestRegistryCoversFamilies(t *testing.T) {
 			Install: &facts.Install{}, Versions: &facts.Versions{}, Processes: &facts.Processes{},
 			Mounts: &facts.Mounts{}, Queue: &facts.Queue{}, Store: &facts.Store{}, Configs: &facts.Configs{},
 			LDAP: &facts.LDAP{}, HA: &facts.HA{}, MailLog: &facts.MailLog{}, RunState: &facts.RunState{},
+			MailFlow: &facts.MailFlow{},
 		}
 		empty := &facts.Snapshot{}
 		f.Take(empty, full)

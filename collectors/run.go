@@ -87,7 +87,11 @@ func collectTarget(ctx context.Context, t *Target, s *facts.Snapshot, onDone fun
 		wg.Add(1)
 		go func(name string, f collectFunc) {
 			defer wg.Done()
-			run, local := runOne(ctx, t, name, f, timeout)
+			limit := timeout
+			if name == facts.CollectorMailFlow {
+				limit = mailflowTimeout(t, timeout)
+			}
+			run, local := runOne(ctx, t, name, f, limit)
 			mu.Lock()
 			defer mu.Unlock()
 			s.Collectors[name] = run

@@ -19,6 +19,10 @@ const (
 	// SeverityError marks a finding that could not be judged because a fact
 	// is missing; it counts like a deny (unknown never passes).
 	SeverityError = "error"
+	// SeveritySkip marks a key that was not judged for a reason that is
+	// not a failure (no probe account given, an earlier leg failed): it
+	// neither passes nor blocks, and reports show it as skipped.
+	SeveritySkip = "skip"
 )
 
 // Verdicts of a report.
@@ -53,6 +57,9 @@ type Report struct {
 	// Audit holds an audit run's numbers (queue depth, baseline); nil for
 	// the other phases, and then absent from the JSON.
 	Audit *AuditStats `json:"audit,omitempty"`
+	// MailFlow is the mail-flow probe's outcome as the snapshot holds it
+	// (each leg's result and latency); nil when the snapshot has none.
+	MailFlow *facts.MailFlow `json:"mailflow,omitempty"`
 	// Rehearsal holds what msguard rehearse ran; nil for the other
 	// commands, and then absent from the JSON.
 	Rehearsal *Rehearsal `json:"rehearsal,omitempty"`
@@ -65,6 +72,8 @@ type Summary struct {
 	Pass   int `json:"pass"`
 	Waived int `json:"waived"`
 	Error  int `json:"error"`
+	// Skipped counts skip findings (absent when there are none).
+	Skipped int `json:"skipped,omitempty"`
 }
 
 // Finding is one policy result on one host.

@@ -3,7 +3,9 @@
 // Engine with one prepared query per phase.
 //
 // Conventions (conftest's): a policy lives in package msguard.<phase>.<topic>
-// and defines partial-set rules named deny_<id>, warn_<id> or info_<id>,
+// and defines partial-set rules named deny_<id>, warn_<id>, info_<id> or
+// skip_<id> (the key could not be judged for a reason that is not a
+// failure, e.g. no probe account: shown as skipped, never as passed),
 // each preceded by a METADATA block with a title, a description and custom
 // fields: key (the finding key of runbook.md §8) and needs (the collectors
 // whose facts the rule reads). A rule whose needed facts are missing is not
@@ -36,7 +38,7 @@ var Phases = []string{"preflight", "quiesce", "postflight", "audit"}
 // Rule describes one deny/warn/info rule, from its METADATA.
 type Rule struct {
 	Key         string   `json:"key"`
-	Severity    string   `json:"severity"` // deny, warn, info
+	Severity    string   `json:"severity"` // deny, warn, info, skip
 	Phase       string   `json:"phase"`
 	Title       string   `json:"title"`
 	Description string   `json:"description"`
@@ -258,7 +260,7 @@ func phaseOf(pkg string) (string, bool) {
 }
 
 func severityOf(rule string) string {
-	for _, s := range []string{judgement.SeverityDeny, judgement.SeverityWarn, judgement.SeverityInfo} {
+	for _, s := range []string{judgement.SeverityDeny, judgement.SeverityWarn, judgement.SeverityInfo, judgement.SeveritySkip} {
 		if strings.HasPrefix(rule, s+"_") {
 			return s
 		}

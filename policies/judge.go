@@ -40,6 +40,9 @@ func Report(j Judgement) *judgement.Report {
 	}
 	if s := j.Snapshot; s != nil {
 		r.Host, r.ServerRoot = s.Host, s.ServerRoot
+		if j.Phase == "postflight" || j.Phase == "audit" {
+			r.MailFlow = s.MailFlow
+		}
 		if fe := s.Errors(); fe != nil {
 			r.FactsErrors = fe
 		}
@@ -55,6 +58,8 @@ func Report(j Judgement) *judgement.Report {
 			r.Summary.Error++
 		case f.Severity == judgement.SeverityWarn:
 			r.Summary.Warn++
+		case f.Severity == judgement.SeveritySkip:
+			r.Summary.Skipped++
 		}
 	}
 	healthy := j.Phase == "postflight" || j.Phase == "audit"

@@ -53,6 +53,7 @@ type htmlView struct {
 	SummaryLine string
 	Trend       *trendChart
 	Rehearsal   *htmlRehearsal
+	MailFlow    *htmlMailFlow
 	Title       string
 }
 
@@ -101,6 +102,7 @@ func (h HTMLRenderer) Render(w io.Writer, r *judgement.Report) error {
 		SummaryLine: summaryLine(r),
 		Trend:       newTrendChart(h.Trend),
 		Rehearsal:   newHTMLRehearsal(r.Rehearsal),
+		MailFlow:    newHTMLMailFlow(r.MailFlow),
 		Title:       reportTitle(r),
 	}
 	sort.Strings(v.Passed)
@@ -178,6 +180,9 @@ svg.trend { background: #fff; border: 1px solid #d0d4dc; max-width: 100%; height
 svg.trend text { font: 11px system-ui, sans-serif; fill: #5a6272; }
 .legend span { display: inline-block; width: .9rem; height: .25rem; vertical-align: middle; margin: 0 .3rem 0 .8rem; }
 .legend .deny { background: #b3261e; } .legend .warn { background: #c77c02; } .legend .queue { background: #2c6bb3; }
+{{- end}}
+{{- if .MailFlow}}
+table.mailflow tr.failed td { color: #b3261e; font-weight: 600; }
 {{- end}}
 @media print { .banner { color: #000; border: 3px solid currentColor; } pre { color: #000; background: #eee; } }
 </style>
@@ -272,6 +277,22 @@ svg.trend text { font: 11px system-ui, sans-serif; fill: #5a6272; }
 </ol>
 {{- end}}
 </article>
+{{- end}}
+</section>
+{{- end}}
+{{- with .MailFlow}}
+<section class="mailflow" id="mailflow">
+<h2>Mail flow</h2>
+{{- if .Skipped}}
+<p>Not probed: {{.Skipped}}</p>
+{{- else}}
+<p>{{.Probe}}</p>
+<table class="mailflow">
+<tr><th>Leg</th><th>Result</th><th>Latency</th><th>Server</th><th>Detail</th></tr>
+{{- range .Legs}}
+<tr class="{{if .OK}}ok{{else}}failed{{end}}"><td>{{.Name}}</td><td>{{.Result}}</td><td>{{.Latency}}</td><td>{{.Server}}</td><td>{{.Detail}}</td></tr>
+{{- end}}
+</table>
 {{- end}}
 </section>
 {{- end}}

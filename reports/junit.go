@@ -173,6 +173,12 @@ func junitDocument(r *judgement.Report) junitSuites {
 		{Name: "run_id", Value: r.RunID},
 		{Name: "msguard_version", Value: r.Tool.Version},
 	}
+	if r.MailFlow != nil {
+		m.Properties = append(m.Properties, junitProperty{Name: "mailflow", Value: mailflowLines(r.MailFlow)[0]})
+		for _, l := range mailflowLegs(r.MailFlow) {
+			m.Properties = append(m.Properties, junitProperty{Name: "mailflow." + l.Name, Value: l.text()})
+		}
+	}
 	var errs []string
 	for _, fe := range r.FactsErrors {
 		errs = append(errs, "facts error: "+fe.Collector+": "+fe.Error)
@@ -219,6 +225,8 @@ func junitCaseOf(phase string, f *judgement.Finding) junitCase {
 		c.Skipped = &junitOutcome{Message: "warning: " + f.Msg, Body: body}
 	case outcomeWaived:
 		c.Skipped = &junitOutcome{Message: "waived: " + waiverText(f.Waived), Body: body}
+	case outcomeSkip:
+		c.Skipped = &junitOutcome{Message: "skipped: " + f.Msg, Body: body}
 	default:
 		c.SystemOut = &junitText{Inner: body}
 	}

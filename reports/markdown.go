@@ -43,8 +43,25 @@ func (MarkdownRenderer) Render(w io.Writer, r *judgement.Report) error {
 
 	s := r.Summary
 	b.WriteString("\n## Summary\n\n")
-	b.WriteString("| deny | error | warn | waived | pass |\n|---:|---:|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d |\n", s.Deny, s.Error, s.Warn, s.Waived, s.Pass)
+	if s.Skipped > 0 {
+		b.WriteString("| deny | error | warn | waived | skipped | pass |\n|---:|---:|---:|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d |\n", s.Deny, s.Error, s.Warn, s.Waived, s.Skipped, s.Pass)
+	} else {
+		b.WriteString("| deny | error | warn | waived | pass |\n|---:|---:|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "| %d | %d | %d | %d | %d |\n", s.Deny, s.Error, s.Warn, s.Waived, s.Pass)
+	}
+	if r.MailFlow != nil {
+		b.WriteString("\n## Mail flow\n\n")
+		if r.MailFlow.Skipped != "" {
+			fmt.Fprintf(&b, "Not probed: %s\n", mdEscape(r.MailFlow.Skipped))
+		} else {
+			fmt.Fprintf(&b, "%s\n\n", mdEscape(mailflowProbe(r.MailFlow)))
+			b.WriteString("| Leg | Result | Latency | Server | Detail |\n|---|---|---:|---|---|\n")
+			for _, l := range mailflowLegs(r.MailFlow) {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(l.Name), mdEscape(l.Result), l.Latency, mdEscape(l.Server), mdEscape(l.Detail))
+			}
+		}
+	}
 
 	findings := ordered(r)
 	b.WriteString("\n## Findings\n\n")

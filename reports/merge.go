@@ -163,6 +163,7 @@ func addSummary(sum *judgement.Summary, s judgement.Summary) {
 	sum.Pass += s.Pass
 	sum.Waived += s.Waived
 	sum.Error += s.Error
+	sum.Skipped += s.Skipped
 }
 
 // suiteNames names each report "HOST/PHASE", adding " (SERVER_ROOT)" where two

@@ -53,11 +53,12 @@ const (
 	outcomeWarn   = "warn"
 	outcomeWaived = "waived"
 	outcomeInfo   = "info"
+	outcomeSkip   = "skip"
 )
 
 // outcomeOrder is the display order of the outcome groups: what blocks the
 // upgrade first, what was only noted last.
-var outcomeOrder = []string{outcomeError, outcomeDeny, outcomeWarn, outcomeWaived, outcomeInfo}
+var outcomeOrder = []string{outcomeError, outcomeDeny, outcomeWarn, outcomeWaived, outcomeSkip, outcomeInfo}
 
 // outcome classifies a finding: a waiver wins over the severity, and an
 // unknown severity is shown as a deny because unknown never passes.
@@ -72,6 +73,8 @@ func outcome(f *judgement.Finding) string {
 		return outcomeWarn
 	case judgement.SeverityInfo:
 		return outcomeInfo
+	case judgement.SeveritySkip:
+		return outcomeSkip
 	default:
 		return outcomeDeny
 	}
@@ -120,8 +123,12 @@ func ordered(r *judgement.Report) []judgement.Finding {
 // "verdict not_ready: 2 deny, 1 warn, 0 error, 1 waived, 27 pass".
 func summaryLine(r *judgement.Report) string {
 	s := r.Summary
-	return fmt.Sprintf("verdict %s: %d deny, %d warn, %d error, %d waived, %d pass",
+	line := fmt.Sprintf("verdict %s: %d deny, %d warn, %d error, %d waived, %d pass",
 		r.Verdict, s.Deny, s.Warn, s.Error, s.Waived, s.Pass)
+	if s.Skipped > 0 {
+		line += fmt.Sprintf(", %d skipped", s.Skipped)
+	}
+	return line
 }
 
 // verdictLabel is the verdict as a banner shows it ("NOT READY").

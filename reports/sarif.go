@@ -166,6 +166,9 @@ func sarifDocument(r *judgement.Report) sarifLog {
 			res.Level = "error"
 		case outcomeWarn:
 			res.Level = "warning"
+		case outcomeSkip:
+			// SARIF §3.27.9: the rule was not evaluated.
+			res.Kind, res.Level = "notApplicable", "none"
 		case outcomeWaived:
 			res.Level = "note"
 			res.Suppressions = []sarifSuppression{{
@@ -218,6 +221,9 @@ func sarifDocument(r *judgement.Report) sarifLog {
 	}
 	if r.Rehearsal != nil {
 		run.Properties["rehearsal"] = rehearsalProperties(r.Rehearsal)
+	}
+	if r.MailFlow != nil {
+		run.Properties["mailflow"] = r.MailFlow
 	}
 	if r.Phase != "" || r.RunID != "" {
 		// automationDetails.id is "category/instance": runs of one phase

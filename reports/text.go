@@ -38,6 +38,7 @@ var outcomeColor = map[string]string{
 	outcomeWarn:   ansiYellow,
 	outcomeWaived: ansiCyan,
 	outcomeInfo:   ansiDim,
+	outcomeSkip:   ansiDim,
 }
 
 // outcomeHeading is the section title of each outcome group.
@@ -47,6 +48,7 @@ var outcomeHeading = map[string]string{
 	outcomeWarn:   "WARNINGS",
 	outcomeWaived: "WAIVED",
 	outcomeInfo:   "INFO",
+	outcomeSkip:   "SKIPPED (not checked)",
 }
 
 // Render writes r as text.
@@ -63,6 +65,12 @@ func (t TextRenderer) Render(w io.Writer, r *judgement.Report) error {
 		fmt.Fprintf(&b, "\n%s\n", t.paint(ansiRed, fmt.Sprintf("FACTS ERRORS (%d)", len(r.FactsErrors))))
 		for _, fe := range r.FactsErrors {
 			fmt.Fprintf(&b, "  %s: %s\n", clean(fe.Collector), indentRest(clean(fe.Error), "    "))
+		}
+	}
+	if r.MailFlow != nil {
+		fmt.Fprintf(&b, "\n%s\n", t.paint(ansiBold, "MAIL FLOW"))
+		for _, l := range mailflowLines(r.MailFlow) {
+			fmt.Fprintf(&b, "  %s\n", clean(l))
 		}
 	}
 	if r.Rehearsal != nil {

@@ -65,6 +65,7 @@ at most every --interval, until SIGINT or SIGTERM (exit 130).`,
 	a.addCommonFlags(cmd)
 	a.addCollectFlags(cmd, &cf)
 	a.addJudgeFlags(cmd, &jf)
+	a.addProbeFlags(cmd, &cf.probeFlags)
 	f := cmd.Flags()
 	f.StringVar(&af.baseline, "baseline", "", "baseline snapshot FILE (default: <backup dir>/before.json of the last remediate run)")
 	f.StringVar(&af.history, "history", "", "keep each run's JSON report in DIR and show the trend")
@@ -110,6 +111,9 @@ func (a *app) runAudit(cmd *cobra.Command, cf collectFlags, jf judgeFlags, af au
 		if listen, err = audit.ListenAddr(af.serve, af.allowRemote); err != nil {
 			return exitcode.Wrap(exitcode.Usage, err)
 		}
+	}
+	if cf.probe, err = cf.probeFlags.options(true, ""); err != nil {
+		return err
 	}
 	engine, waivers, err := loadPolicies(cmd, jf)
 	if err != nil {

@@ -60,6 +60,7 @@ could not be collected is an error finding, never a pass.`,
 	a.addCommonFlags(cmd)
 	a.addCollectFlags(cmd, &cf)
 	a.addJudgeFlags(cmd, &jf)
+	a.addProbeFlags(cmd, &cf.probeFlags)
 	cmd.Flags().StringVar(&phase, "phase", "", "the policies to judge with: "+orList(checkPhases))
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "judge this snapshot FILE instead of collecting")
 	return cmd
@@ -74,6 +75,11 @@ func (a *app) runCheck(cmd *cobra.Command, phase, snapshotFile string, cf collec
 	}
 	if (cf.serverRoot == "") == (snapshotFile == "") {
 		return exitcode.Usagef("give exactly one of --server-root DIR (collect now) or --snapshot FILE")
+	}
+	var err error
+	if cf.probe, err = cf.probeFlags.options(phase == "postflight" && snapshotFile == "",
+		"the mail-flow probe runs with --phase postflight on a live host (--server-root), not with --phase "+phase+" or --snapshot"); err != nil {
+		return err
 	}
 	outputs, err := parseReportFlags(jf)
 	if err != nil {

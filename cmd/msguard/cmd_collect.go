@@ -21,6 +21,10 @@ type collectFlags struct {
 	serverRoot string
 	backupDir  string
 	only       []string // collect --only
+	// probeFlags are check's and audit's probe flags; probe is what they
+	// resolved to (nil: no probe).
+	probeFlags probeFlags
+	probe      *collectors.ProbeOptions
 }
 
 func (a *app) collectCmd() *cobra.Command {
@@ -104,6 +108,7 @@ func (a *app) collectOptions(cf collectFlags) (collectors.Options, error) {
 		Timeout:            c.timeout,
 		BackupDir:          cf.backupDir,
 		StateDir:           c.stateDir,
+		Probe:              cf.probe,
 		Log:                a.log,
 	}, nil
 }

@@ -46,6 +46,9 @@ type Snapshot struct {
 	HA        *HA        `json:"ha"`
 	MailLog   *MailLog   `json:"maillog"`
 	RunState  *RunState  `json:"run_state"`
+	// MailFlow is the mail-flow probe's outcome; absent from snapshots
+	// taken before it existed (additive to msguard.snapshot/v1).
+	MailFlow *MailFlow `json:"mailflow,omitempty"`
 }
 
 // Tool names the program that wrote a document.
@@ -79,6 +82,7 @@ const (
 	CollectorHA        = "ha"
 	CollectorMailLog   = "maillog"
 	CollectorRunState  = "run_state"
+	CollectorMailFlow  = "mailflow"
 )
 
 // Family is one fact family of a snapshot: the collector that owns it
@@ -107,6 +111,7 @@ var Families = []Family{
 	{CollectorHA, func(s *Snapshot) bool { return s.HA != nil }, func(d, s *Snapshot) { d.HA = s.HA }},
 	{CollectorMailLog, func(s *Snapshot) bool { return s.MailLog != nil }, func(d, s *Snapshot) { d.MailLog = s.MailLog }},
 	{CollectorRunState, func(s *Snapshot) bool { return s.RunState != nil }, func(d, s *Snapshot) { d.RunState = s.RunState }},
+	{CollectorMailFlow, func(s *Snapshot) bool { return s.MailFlow != nil }, func(d, s *Snapshot) { d.MailFlow = s.MailFlow }},
 }
 
 // AllCollectors lists every collector name in a stable order (Families').
