@@ -17,7 +17,7 @@ func writePolicyInput(snapPath, out string) error {
 	if err != nil {
 		return err
 	}
-	params := fmt.Sprintf(`{"phase": "preflight", "now": %q, "media": null, "for_remediate": false, "backup_need_bytes": 0, "baseline": null}`,
+	params := fmt.Sprintf(`{"phase": "preflight", "now": %q, "media": null, "for_remediate": false, "backup_need_bytes": 0, "restore_need_bytes": 0, "baseline": null}`,
 		time.Now().UTC().Format(time.RFC3339))
 	doc := `{"snapshot": ` + string(snap) + `, "params": ` + params + `}`
 	if !json.Valid([]byte(doc)) {

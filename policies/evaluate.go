@@ -32,6 +32,9 @@ type Params struct {
 	ForRemediate bool `json:"for_remediate"`
 	// BackupNeedBytes is what §2's backups need at the destination (0: unknown).
 	BackupNeedBytes int64 `json:"backup_need_bytes"`
+	// RestoreNeedBytes is the room a backout's restore needs in the server
+	// root's filesystem (0: unknown, the queue's bytes are assumed).
+	RestoreNeedBytes int64 `json:"restore_need_bytes"`
 	// Baseline is the snapshot to compare with (audit), nil when none.
 	Baseline *facts.Snapshot `json:"baseline"`
 	// Since is the restart time after the upgrade: log records before it are history.

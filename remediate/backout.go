@@ -19,15 +19,18 @@ type (
 
 // backout is runbook §7: stop DA, Web Server, Messaging, Directory and
 // Administration Server in that order; take the store off; restore the
-// server root from the verified backup and prove it against the manifest;
+// queue and the server root from the verified backups and prove them
+// against their manifests;
 // put the store back; start Admin, Directory, Messaging, Web Server, DA.
 func (p *planner) backout(ctx context.Context, journal journalFunc, say sayFunc) error {
 	// A backup that cannot be restored is found before anything is
 	// stopped: the host stays as it is for the operator, who gets the
 	// reason instead of a host with every service down.
-	if err := treebackup.Verify(ctx, filepath.Join(p.dir, backupServerRoot), backupServerRoot); err != nil {
-		_ = journal(KindNote, "", map[string]string{"backout": "refused", "error": err.Error()})
-		return fmt.Errorf("the backup cannot be restored, so the backout did not start (nothing was stopped or changed): %w", err)
+	for _, b := range p.restoredBackups() {
+		if err := treebackup.Verify(ctx, b.dir, b.name); err != nil {
+			_ = journal(KindNote, "", map[string]string{"backout": "refused", "error": err.Error()})
+			return fmt.Errorf("the backup cannot be restored, so the backout did not start (nothing was stopped or changed): %w", err)
+		}
 	}
 	steps := []struct {
 		id string
@@ -115,22 +118,64 @@ func (p *planner) backoutStoreOff(ctx context.Context) error {
 	return os.Rename(p.h.StorePath, p.savedStore)
 }
 
+// restoredBackup is one backup the backout restores: where it is and the
+// tree it makes exactly as it was.
+type restoredBackup struct {
+	dir, name, root string
+	keep            []string
+}
+
+// restoredBackups are the backups the backout restores, in order: the
+// queue first when backup.queue saved it apart (its directory may have to
+// be made again below the server root, whose restore then gives the
+// parent directories their metadata), then the server root, the store and
+// the queue kept out of it.
+func (p *planner) restoredBackups() []restoredBackup {
+	var out []restoredBackup
+	if p.queueSavedApart() {
+		out = append(out, restoredBackup{dir: filepath.Join(p.dir, backupQueue), name: backupQueue, root: p.queueDir()})
+	}
+	return append(out, restoredBackup{dir: filepath.Join(p.dir, backupServerRoot), name: backupServerRoot, root: p.h.Root, keep: p.keep()})
+}
+
 func (p *planner) backoutRestore(ctx context.Context) error {
-	dir := filepath.Join(p.dir, backupServerRoot)
-	if err := treebackup.Restore(ctx, dir, backupServerRoot, p.h.Root, p.keep()); err != nil {
-		return err
-	}
-	diffs, err := treebackup.Compare(ctx, dir, backupServerRoot, p.h.Root, p.keep())
-	if err != nil {
-		return err
-	}
-	if len(diffs) > 0 {
-		if len(diffs) > 10 {
-			diffs = append(diffs[:10], fmt.Sprintf("... %d more", len(diffs)-10))
+	backups := p.restoredBackups()
+	for _, b := range backups {
+		if err := treebackup.Restore(ctx, b.dir, b.name, b.root, b.keep); err != nil {
+			return err
 		}
-		return fmt.Errorf("the restored server root differs from the backup: %s", strings.Join(diffs, "; "))
+	}
+	// Proved after both: the server root's restore sets the metadata of
+	// the queue's parent directories.
+	for _, b := range backups {
+		diffs, err := treebackup.Compare(ctx, b.dir, b.name, b.root, b.keep)
+		if err != nil {
+			return err
+		}
+		if len(diffs) > 0 {
+			if len(diffs) > 10 {
+				diffs = append(diffs[:10], fmt.Sprintf("... %d more", len(diffs)-10))
+			}
+			return fmt.Errorf("the restored %s differs from the backup %s: %s", b.root, b.dir, strings.Join(diffs, "; "))
+		}
 	}
 	return nil
+}
+
+// restoreByHand tells the operator how to restore the backups when the
+// backout could not: the commands msguard backout runs, in its order.
+func (p *planner) restoreByHand() string {
+	var b strings.Builder
+	b.WriteString("stop the servers; ")
+	for _, r := range p.restoredBackups() {
+		fmt.Fprintf(&b, "msguard backup restore --replace --name %s", r.name)
+		for _, k := range r.keep {
+			fmt.Fprintf(&b, " --keep %s", k)
+		}
+		fmt.Fprintf(&b, " %s %s; ", r.dir, r.root)
+	}
+	b.WriteString("put the store back; start the servers")
+	return b.String()
 }
 
 func (p *planner) backoutStoreOn(ctx context.Context) error {

@@ -523,10 +523,35 @@ func (h *host) compareWithBackup() []string {
 	if m, _ := filepath.Glob(h.Paths.Store() + ".msguard-*"); len(m) > 0 {
 		h.t.Errorf("saved store left behind: %v", m)
 	}
-	diffs, err := treebackup.Compare(context.Background(), filepath.Join(h.backup, "server-root"), "server-root", h.Root, keep)
+	// A queue that was not empty is saved by backup.queue alone: the
+	// server-root backup leaves it out (each byte copied once), and the
+	// queue is compared with its own backup.
+	queueBackup := filepath.Join(h.backup, "queue")
+	var diffs []string
+	if _, err := os.Stat(treebackup.ManifestPath(queueBackup, "queue")); err == nil {
+		queue, _ := filepath.Rel(h.Root, h.Paths.Queue())
+		queue = filepath.ToSlash(queue)
+		keep = append(keep, queue)
+		if _, err := treebackup.ReadManifest(filepath.Join(h.backup, "server-root"), "server-root", func(e *treebackup.ManifestEntry) error {
+			if e.Path == queue || strings.HasPrefix(e.Path, queue+"/") {
+				return fmt.Errorf("the server-root backup holds %s: the queue is copied twice", e.Path)
+			}
+			return nil
+		}); err != nil {
+			h.t.Fatal(err)
+		}
+		if diffs, err = treebackup.Compare(context.Background(), queueBackup, "queue", h.Paths.Queue(), nil); err != nil {
+			h.t.Fatalf("compare the queue with its backup: %v", err)
+		}
+		for i := range diffs {
+			diffs[i] = "queue: " + diffs[i]
+		}
+	}
+	rootDiffs, err := treebackup.Compare(context.Background(), filepath.Join(h.backup, "server-root"), "server-root", h.Root, keep)
 	if err != nil {
 		h.t.Fatalf("compare with the backup: %v", err)
 	}
+	diffs = append(diffs, rootDiffs...)
 	var out []string
 	for _, d := range diffs {
 		if runtimeDiff(d) || (strings.Contains(d, " "+simStateFile+":") && h.onlyClusterStateDiffers()) {

@@ -73,6 +73,10 @@ type GateInput struct {
 	// BackupNeedBytes is what §2's backups will write (preflight's
 	// preflight.disk.backup_space); 0 when not estimated.
 	BackupNeedBytes int64
+	// RestoreNeedBytes is the room a backout's restore needs in the
+	// server root's filesystem (preflight.disk.backup_space too); 0 when
+	// not estimated.
+	RestoreNeedBytes int64
 	// Since is when post.start restarted the servers: mail.log records
 	// before it are history, not errors of the upgrade (postflight).
 	Since time.Time
@@ -81,22 +85,42 @@ type GateInput struct {
 // manifestLineBytes estimates one line of a backup manifest.
 const manifestLineBytes = 256
 
-// BackupNeed estimates the bytes that §2's backups of the host in s write
-// to the backup directory: the server root without the store (files by
-// their apparent size, as the copy writes them, hard links once), the
-// queue a second time, a manifest line per entry, and the directory
-// exports (about 2 KiB an entry) with 1 MiB for the journal, the
-// transcripts and the saved configurations.
-func BackupNeed(s *facts.Snapshot) int64 {
+// fileBlock is the allocation unit a copied file is counted in: a copy of
+// a 2 KiB queue message takes a 4 KiB block on ext4 and xfs.
+const fileBlock = 4096
+
+// blocks is size rounded up to whole fileBlocks.
+func blocks(size int64) int64 { return (size + fileBlock - 1) / fileBlock * fileBlock }
+
+// SpaceNeed estimates the room a run needs on the disks of the host in s.
+//
+// backup is what §2's backups write to the backup directory: the server
+// root without the store (the queue included once: backup.queue saves a
+// queue that is not empty, and the server-root backup leaves it out), each
+// file in whole 4 KiB blocks as the copy allocates it (hard links once), a
+// manifest line per entry, the directory exports (about 2 KiB an entry)
+// and 1 MiB for the journal, the transcripts and the saved configurations.
+//
+// restore is the room a backout's restore needs in the server root's
+// filesystem on top of what the upgraded install holds there: the queue,
+// which the upgraded MTA delivers after the restart and the restore writes
+// back whole, and the largest file of the server root, which the restore
+// writes beside the file it replaces before renaming it over (every other
+// file it writes replaces one of about its size, or one that the restore
+// removed first as the backup does not hold it).
+func SpaceNeed(s *facts.Snapshot) (backup, restore int64) {
 	if s == nil || s.ServerRoot == "" {
-		return 0
+		return 0, 0
 	}
-	var store string
+	var store, queue string
 	if s.Install != nil {
 		store = filepath.Clean(s.Install.StorePath)
 	}
+	if s.Queue != nil && s.Queue.Path != "" {
+		queue = filepath.Clean(s.Queue.Path) + string(filepath.Separator)
+	}
 	seen := map[[2]uint64]bool{}
-	var total, entries int64
+	var total, entries, largest, queued int64
 	filepath.WalkDir(s.ServerRoot, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
@@ -119,17 +143,18 @@ func BackupNeed(s *facts.Snapshot) int64 {
 			}
 			seen[key] = true
 		}
-		total += fi.Size()
+		total += blocks(fi.Size())
+		largest = max(largest, blocks(fi.Size()))
+		if queue != "" && strings.HasPrefix(p, queue) {
+			queued += blocks(fi.Size())
+		}
 		return nil
 	})
 	total += entries * manifestLineBytes
-	if q := s.Queue; q != nil {
-		total += q.Total.Bytes + (q.Total.Messages+q.Total.Temp)*manifestLineBytes
-	}
 	if l := s.LDAP; l != nil {
 		total += (l.MailRecipients + l.PABEntries) * 2048
 	}
-	return total + 1<<20
+	return total + 1<<20, queued + largest
 }
 
 // DefaultBackupRoot is where backups go when --backup-dir is not given.

@@ -109,7 +109,8 @@ func (r *run) prepare(ctx context.Context, planOnly bool) error {
 	r.snap = snap
 	r.defaultLDAPURL()
 	if !planOnly {
-		rep, err := o.Gate(ctx, "preflight", GateInput{Media: r.media, BackupNeedBytes: BackupNeed(snap)})
+		backupNeed, restoreNeed := SpaceNeed(snap)
+		rep, err := o.Gate(ctx, "preflight", GateInput{Media: r.media, BackupNeedBytes: backupNeed, RestoreNeedBytes: restoreNeed})
 		if err != nil {
 			return err
 		}
@@ -441,7 +442,7 @@ func (r *run) fail(ctx context.Context, failed *Step, cause error) error {
 	}
 	if berr != nil {
 		_ = r.log(KindNote, "", map[string]string{"backout": "failed", "error": berr.Error(),
-			"by_hand": "restore " + filepath.Join(r.plan.BackupDir, backupServerRoot) + " over the server root (manifest server-root.manifest), put the store back, start the servers"})
+			"by_hand": r.p.restoreByHand()})
 		_ = r.setState(runstate.StatusFailed, failed.ID, "backout failed: "+berr.Error())
 		return exitcode.New(exitcode.BackoutFailed, "%s failed (%v) and the backout failed too: %v; the journal %s says what to do by hand",
 			failed.ID, cause, berr, filepath.Join(r.plan.BackupDir, runstate.JournalFile))

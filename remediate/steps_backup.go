@@ -34,8 +34,45 @@ func (p *planner) savedStoreRel() string {
 	return filepath.ToSlash(rel)
 }
 
-// keep lists the paths the restore leaves alone: the store and its saved copy.
-func (p *planner) keep() []string { return []string{p.storeRel(), p.savedStoreRel()} }
+// keep lists the paths the server root's restore leaves alone: the store
+// and its saved copy, and the queue when backup.queue saved it apart (its
+// own restore puts it back).
+func (p *planner) keep() []string {
+	k := []string{p.storeRel(), p.savedStoreRel()}
+	if p.queueSavedApart() {
+		k = append(k, p.queueRel())
+	}
+	return k
+}
+
+// queueDir is the MTA's queue directory.
+func (p *planner) queueDir() string { return filepath.Join(p.h.InstDir, "imta", "queue") }
+
+// queueRel is the queue directory relative to the server root.
+func (p *planner) queueRel() string {
+	rel, err := filepath.Rel(p.h.Root, p.queueDir())
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "" // not below the root: the server-root backup never held it
+	}
+	return filepath.ToSlash(rel)
+}
+
+// queueSavedApart tells whether backup.queue saves the queue (it is not
+// empty): the server-root backup then leaves the queue out, so that each
+// of its bytes is copied once. An empty queue (its directories, held or
+// temporary files aside, nothing to deliver) stays in the server-root
+// backup.
+func (p *planner) queueSavedApart() bool { return p.h.QueueMessages > 0 && p.queueRel() != "" }
+
+// serverRootExcludes is what the server-root backup leaves out: the store
+// (backup.store saves it) and the queue when backup.queue saves it.
+func (p *planner) serverRootExcludes() []string {
+	ex := []string{p.storeRel()}
+	if p.queueSavedApart() {
+		ex = append(ex, p.queueRel())
+	}
+	return ex
+}
 
 // keyFiles are files of the server root whose copy in the server-root
 // backup backup.server_root proves, by content.
@@ -101,7 +138,7 @@ func (p *planner) proveQueueBackup(ctx context.Context, dir string) error {
 	if err := treebackup.Verify(ctx, dir, backupQueue); err != nil {
 		return err
 	}
-	live, err := queueFiles(filepath.Join(p.h.InstDir, "imta", "queue"))
+	live, err := queueFiles(p.queueDir())
 	if err != nil {
 		return fmt.Errorf("count the queue: %w", err)
 	}
@@ -186,9 +223,13 @@ func (p *planner) proveExport(ctx context.Context, base, filter, path string) er
 
 func (p *planner) backupSteps() []*Step {
 	rootBackup := filepath.Join(p.dir, backupServerRoot)
+	excluded := "store excluded"
+	if p.queueSavedApart() {
+		excluded = "store and queue excluded: backup.store and backup.queue save them"
+	}
 	server := &Step{
-		ID: "backup.server_root", Title: "back up the whole server root (the store is saved by backup.store)",
-		Commands: []string{fmt.Sprintf("copy %s to %s with a SHA-256 manifest (store excluded)", p.h.Root, rootBackup)},
+		ID: "backup.server_root", Title: "back up the whole server root (the store is saved by backup.store, a non-empty queue by backup.queue)",
+		Commands: []string{fmt.Sprintf("copy %s to %s with a SHA-256 manifest (%s)", p.h.Root, rootBackup, excluded)},
 		Gate:     "quiesce",
 	}
 	server.check = func(ctx context.Context) (bool, error) {
@@ -198,16 +239,16 @@ func (p *planner) backupSteps() []*Step {
 		if err := os.RemoveAll(rootBackup); err != nil {
 			return err
 		}
-		_, err := treebackup.Backup(ctx, p.h.Root, rootBackup, backupServerRoot, []string{p.storeRel()})
+		_, err := treebackup.Backup(ctx, p.h.Root, rootBackup, backupServerRoot, p.serverRootExcludes())
 		return err
 	}
 	server.verify = func(ctx context.Context) error { return p.proveServerRootBackup(ctx, rootBackup) }
 
 	queueBackup := filepath.Join(p.dir, backupQueue)
 	queue := &Step{ID: "backup.queue", Title: "save the queue (mail in flight when intake stopped)",
-		Commands: []string{fmt.Sprintf("copy %s to %s", filepath.Join(p.h.InstDir, "imta", "queue"), queueBackup)}}
-	if p.h.QueueMessages == 0 {
-		queue.Skip = "the queue is empty"
+		Commands: []string{fmt.Sprintf("copy %s to %s with a SHA-256 manifest (the only copy of the queue: the server-root backup leaves it out)", p.queueDir(), queueBackup)}}
+	if !p.queueSavedApart() {
+		queue.Skip = "the queue is empty (the server-root backup holds its directories)"
 	}
 	queue.check = func(ctx context.Context) (bool, error) {
 		return p.proveQueueBackup(ctx, queueBackup) == nil, nil
@@ -216,7 +257,7 @@ func (p *planner) backupSteps() []*Step {
 		if err := os.RemoveAll(queueBackup); err != nil {
 			return err
 		}
-		_, err := treebackup.Backup(ctx, filepath.Join(p.h.InstDir, "imta", "queue"), queueBackup, backupQueue, nil)
+		_, err := treebackup.Backup(ctx, p.queueDir(), queueBackup, backupQueue, nil)
 		return err
 	}
 	queue.verify = func(ctx context.Context) error { return p.proveQueueBackup(ctx, queueBackup) }
@@ -332,7 +373,7 @@ func (p *planner) backupSteps() []*Step {
 		if err := treebackup.Verify(ctx, rootBackup, backupServerRoot); err != nil {
 			return err
 		}
-		if p.h.QueueMessages > 0 {
+		if p.queueSavedApart() {
 			if err := treebackup.Verify(ctx, queueBackup, backupQueue); err != nil {
 				return err
 			}

@@ -112,17 +112,22 @@ func verifyBackup(cmd *cobra.Command, dst, name string) error {
 func (a *app) backupRestoreCmd() *cobra.Command {
 	var name string
 	var replace bool
+	var keep []string
 	cmd := &cobra.Command{
-		Use:   "restore DEST ROOT [--name NAME] [--replace]",
+		Use:   "restore DEST ROOT [--name NAME] [--replace [--keep REL]...]",
 		Short: "Make ROOT exactly the tree of a backup, after verifying the whole backup",
 		Long: `backup restore first re-reads the whole backup DEST/NAME against its manifest and
 refuses a corrupt one (exit 2, ROOT untouched); then it makes ROOT exactly the backed-up tree:
 every file with its content, mode, owner and mtime, hard links and symlinks as they were.
 ROOT must be missing or empty unless --replace is given, which removes from ROOT what the
-backup does not hold.`,
+backup does not hold, except the --keep paths (relative to ROOT, e.g. the store's mount
+point) and what is below them.`,
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dst, root := args[0], args[1]
+			if len(keep) > 0 && !replace {
+				return exitcode.Usagef("backup restore: --keep needs --replace (it names what to leave alone in a ROOT that is not empty)")
+			}
 			if !replace {
 				if ents, err := os.ReadDir(root); err == nil && len(ents) > 0 {
 					return exitcode.Usagef("backup restore: %s is not empty: restore into a new directory, or give --replace to make it exactly the backup (what the backup does not hold is removed)", root)
@@ -133,7 +138,7 @@ backup does not hold.`,
 			if _, err := os.Stat(treebackup.ManifestPath(dst, name)); err != nil {
 				return exitcode.Usagef("backup %s: no manifest %s: name a directory `msguard backup tree` (or remediate) wrote, and its --name", dst, treebackup.ManifestPath(dst, name))
 			}
-			err := treebackup.Restore(cmd.Context(), dst, name, root, nil)
+			err := treebackup.Restore(cmd.Context(), dst, name, root, keep)
 			var corrupt *treebackup.CorruptBackupError
 			if errors.As(err, &corrupt) {
 				return exitcode.Wrap(exitcode.Usage, err)
@@ -148,6 +153,7 @@ backup does not hold.`,
 	}
 	cmd.Flags().StringVar(&name, "name", defaultBackupName, "name of the backup inside DEST (remediate's: server-root, queue)")
 	cmd.Flags().BoolVar(&replace, "replace", false, "restore over a ROOT that is not empty, removing what the backup does not hold")
+	cmd.Flags().StringArrayVar(&keep, "keep", nil, "with --replace: leave this path of ROOT (relative) and all below it alone; repeatable")
 	return cmd
 }
 

@@ -173,7 +173,7 @@ func (a *app) remediateOptions(cmd *cobra.Command, cf collectFlags, rf remediate
 			if err != nil {
 				return nil, err
 			}
-			p := policies.Params{Phase: phase, ForRemediate: phase == "preflight", BackupNeedBytes: in.BackupNeedBytes}
+			p := policies.Params{Phase: phase, ForRemediate: phase == "preflight", BackupNeedBytes: in.BackupNeedBytes, RestoreNeedBytes: in.RestoreNeedBytes}
 			if !in.Since.IsZero() {
 				p.Since = in.Since.UTC().Format(time.RFC3339)
 			}

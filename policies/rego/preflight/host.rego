@@ -35,25 +35,68 @@ need := input.params.backup_need_bytes if input.params.backup_need_bytes > 0
 
 else := input.snapshot.store.bytes + input.snapshot.queue.total.bytes
 
-need_with_margin := round((need * (100 + data.thresholds.backup_margin_percent)) / 100)
+# restore_need is the room a backout's restore takes in the server root's
+# filesystem: measured when known, else the queue (the upgraded MTA delivers
+# it after the restart; the restore writes it back whole).
+restore_need := input.params.restore_need_bytes if object.get(input.params, "restore_need_bytes", 0) > 0
+
+else := object.get(input.snapshot, ["queue", "total", "bytes"], 0)
+
+with_margin(n) := round((n * (100 + data.thresholds.backup_margin_percent)) / 100)
+
+root_fs := input.snapshot.mounts.filesystems.server_root
 
 backup_fs := input.snapshot.mounts.filesystems.backup if input.snapshot.mounts.filesystems.backup
 
-else := input.snapshot.mounts.filesystems.server_root
+else := root_fs
+
+# The backups and the restore share a filesystem unless both mount points
+# are known and differ (no --backup-dir: the backups go below the root's).
+apart if {
+	backup_fs.mount_point
+	root_fs.mount_point
+	backup_fs.mount_point != root_fs.mount_point
+}
 
 # METADATA
 # title: Not enough free space for the backups
-# description: Runbook §2 backs up the server root, the queue, the directory and the store before anything changes.
+# description: Runbook §2 backs up the server root, the queue, the directory and the store before anything changes; a backout's restore then writes the queue back into the server root's filesystem, beside the upgraded install.
 # custom:
 #   key: preflight.disk.backup_space
 #   needs: [mounts, store, queue]
 deny_disk_backup_space contains f if {
-	backup_fs.free_bytes < need_with_margin
+	not apart
+	total := with_margin(need + restore_need)
+	backup_fs.free_bytes < total
 	f := lib.finding("preflight.disk.backup_space",
-		sprintf("%s has %d bytes free; the backups need %d (%d + %d%% margin)", [backup_fs.path, backup_fs.free_bytes, need_with_margin, need, data.thresholds.backup_margin_percent]),
+		sprintf("%s has %d bytes free; the backups need %d and a backout's restore %d more (the queue written back beside the upgraded install): %d with the %d%% margin", [backup_fs.path, backup_fs.free_bytes, need, restore_need, total, data.thresholds.backup_margin_percent]),
 		{
-			"actual": sprintf("%d", [backup_fs.free_bytes]), "expected": sprintf(">= %d", [need_with_margin]),
+			"actual": sprintf("%d", [backup_fs.free_bytes]), "expected": sprintf(">= %d", [total]),
 			"remediation": [lib.hint("free space there or pass --backup-dir on a larger filesystem (outside the server root)")],
+		})
+}
+
+deny_disk_backup_space contains f if {
+	apart
+	total := with_margin(need)
+	backup_fs.free_bytes < total
+	f := lib.finding("preflight.disk.backup_space",
+		sprintf("%s has %d bytes free; the backups need %d: %d with the %d%% margin", [backup_fs.path, backup_fs.free_bytes, need, total, data.thresholds.backup_margin_percent]),
+		{
+			"actual": sprintf("%d", [backup_fs.free_bytes]), "expected": sprintf(">= %d", [total]),
+			"remediation": [lib.hint("free space there or pass --backup-dir on a larger filesystem (outside the server root)")],
+		})
+}
+
+deny_disk_backup_space contains f if {
+	apart
+	total := with_margin(restore_need)
+	root_fs.free_bytes < total
+	f := lib.finding("preflight.disk.backup_space",
+		sprintf("%s (the server root's filesystem) has %d bytes free; a backout's restore needs %d there (the queue written back beside the upgraded install): %d with the %d%% margin", [root_fs.path, root_fs.free_bytes, restore_need, total, data.thresholds.backup_margin_percent]),
+		{
+			"actual": sprintf("%d", [root_fs.free_bytes]), "expected": sprintf(">= %d", [total]),
+			"remediation": [lib.hint("free space in the server root's filesystem: a backout could not put the queue back")],
 		})
 }
 

@@ -113,7 +113,38 @@ test_ds_unreachable if {
 test_backup_space if {
 	inp := fixtures.with_snapshot({"mounts": {"filesystems": {"backup": {"path": "/b", "free_bytes": 1000}}}})
 	some f in host.deny_disk_backup_space with input as inp
-	contains(f.msg, "/b has 1000 bytes free; the backups need 1200000")
+	contains(f.msg, "/b has 1000 bytes free; the backups need 1000000 and a backout's restore 0 more (the queue written back beside the upgraded install): 1200000 with the 20% margin")
+}
+
+# The room a backout's restore needs counts: on the backups' filesystem when
+# it is the server root's (or unknown), else on the server root's.
+space_input(backup_mp, root_mp, backup_need, restore_need, queue_bytes) := {"snapshot": object.union(fixtures.ready_51, {
+	"mounts": {"store": {"mount_point": false}, "filesystems": {
+		"server_root": {"path": "/usr/iplanet/server5", "mount_point": root_mp, "free_bytes": 10000000000},
+		"backup": {"path": "/var/backups/msguard", "mount_point": backup_mp, "free_bytes": 10000000000},
+	}},
+	"queue": {"path": "/q", "channels": [], "total": {"messages": 10, "held": 0, "temp": 0, "bytes": queue_bytes}},
+}), "params": object.union(fixtures.params, {"backup_need_bytes": backup_need, "restore_need_bytes": restore_need})}
+
+test_backup_space_counts_restore if {
+	# shared filesystem: 1 GB of backups fit alone, not with 8 GB of restore
+	count(host.deny_disk_backup_space) == 0 with input as space_input("/", "/", 1000000000, 1, 0)
+	some f in host.deny_disk_backup_space with input as space_input("/", "/", 1000000000, 8000000000, 0)
+	contains(f.msg, "/var/backups/msguard has 10000000000 bytes free; the backups need 1000000000 and a backout's restore 8000000000 more")
+	# mount points unknown: shared
+	count(host.deny_disk_backup_space) == 1 with input as space_input("", "", 1000000000, 8000000000, 0)
+	# no measured restore need: the queue's bytes
+	count(host.deny_disk_backup_space) == 1 with input as space_input("/", "/", 1000000000, 0, 8000000000)
+	count(host.deny_disk_backup_space) == 0 with input as space_input("/", "/", 1000000000, 0, 1000)
+}
+
+test_backup_space_restore_apart if {
+	# apart: the backups fit at the destination, the restore not in the root's filesystem
+	count(host.deny_disk_backup_space) == 0 with input as space_input("/var", "/usr", 8000000000, 8000000000, 0)
+	some f in host.deny_disk_backup_space with input as space_input("/var", "/usr", 1000000000, 9000000000, 0)
+	contains(f.msg, "/usr/iplanet/server5 (the server root's filesystem) has 10000000000 bytes free; a backout's restore needs 9000000000 there")
+	some g in host.deny_disk_backup_space with input as space_input("/var", "/usr", 9000000000, 1, 0)
+	contains(g.msg, "/var/backups/msguard has 10000000000 bytes free; the backups need 9000000000: 10800000000 with the 20% margin")
 }
 
 test_backup_space_uses_measured_need if {
