@@ -172,8 +172,9 @@ func dieAfter(d time.Duration, serve func(context.Context, net.Listener) error) 
 
 // deliversOnStart tells whether the job controller of Messaging Server
 // version v delivers the queue once it has started. The simulated 5.0 and
-// 5.1 MTAs never deliver, so that the queue a scenario plants is still
-// there for the quiescence checks and the backup; the upgraded 5.2 MTA
+// 5.1 MTAs never deliver the planted backlog, so that the queue a scenario
+// plants is still there for the quiescence checks and the backup (what
+// they accept over SMTP they do deliver: deliver.go); the upgraded 5.2 MTA
 // delivers every message that is not held, as a healthy MTA would after the
 // restart (post.queue watches it drain), and audit finds nothing
 // undelivered.

@@ -244,6 +244,7 @@ func TestSMTPRefusals(t *testing.T) {
 		{"unknown local user", "nobody@" + tree.DefDomain, "", 550, smtp.EnhancedCode{5, 1, 1}},
 		{"relay-denied fault", probeAddress(h), sim.FaultSMTPRelayDenied, 550, smtp.EnhancedCode{5, 7, 1}},
 		{"accepted", probeAddress(h), "", 0, smtp.EnhancedCode{}},
+		{"accepted at the host's name", h.State.Scenario.Secrets.ProbeUID + "@" + h.State.Scenario.Host, "", 0, smtp.EnhancedCode{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.fault != "" {
@@ -264,8 +265,8 @@ func TestSMTPRefusals(t *testing.T) {
 		})
 	}
 	waitFor(t, "the accepted message is delivered", func() bool { return len(submittedFiles(t, h.Paths)) == 0 })
-	if got := storeHolding(t, h.Paths, h.State.Scenario.Secrets.ProbeUID, "refusal-"); len(got) != 1 {
-		t.Errorf("store holds %d refusal-test messages, want the accepted one", len(got))
+	if got := storeHolding(t, h.Paths, h.State.Scenario.Secrets.ProbeUID, "refusal-"); len(got) != 2 {
+		t.Errorf("store holds %d refusal-test messages, want the two accepted ones", len(got))
 	}
 }
 

@@ -115,7 +115,8 @@ func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), userLookupTimeout)
 	defer cancel()
-	uid, err := s.be.dir.resolveRecipient(ctx, to)
+	local, _, _ := strings.Cut(to, "@")
+	uid, err := s.be.dir.resolveRecipient(ctx, local+"@"+tree.DefDomain) // imta.cnf: the host's domain rewrites to the default one
 	switch {
 	case errors.Is(err, errNoSuchUser):
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "unknown or illegal alias: " + to}
