@@ -4,7 +4,34 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 )
+
+// The rows' names (-only matches them).
+const (
+	rowQueue   = "queue scan"
+	rowProcess = "process collector"
+	rowLDIF    = "LDIF export"
+	rowBackup  = "backup + verify"
+	rowRestore = "restore"
+	rowPolicy  = "policy evaluation (one process each)"
+)
+
+// rowNames are every row but the window's, in the table's order.
+var rowNames = []string{rowQueue, rowProcess, rowLDIF, rowBackup, rowRestore, rowPolicy}
+
+// selected tells whether the row called name is run under -only (every
+// row when only is empty): its name holds one of only's comma-separated
+// words, case-insensitively.
+func selected(only, name string) bool {
+	if only == "" {
+		return true
+	}
+	return slices.ContainsFunc(strings.Split(strings.ToLower(only), ","), func(o string) bool {
+		return o != "" && strings.Contains(strings.ToLower(name), o)
+	})
+}
 
 // bench is one comparison: msguard's command and the peer's, on the same data.
 type bench struct {
@@ -53,29 +80,29 @@ func benches(c config, h *benchHost) []bench {
 		// bytes and the oldest and newest modification times: it needs each
 		// file's size and mtime, as find -printf does (a name-only
 		// `find | wc -l` would be a different, lesser job).
-		{name: "queue scan", goal: 1.0, peerText: "find Q -type f -printf '%s %T@\\n'", disk: true,
+		{name: rowQueue, goal: 1.0, peerText: "find Q -type f -printf '%s %T@\\n'", disk: true,
 			ours: collect("queue"), them: []string{"find", q, "-type", "f", "-printf", "%s %T@\n"}},
-		{name: "process collector", goal: 1.5, peerText: "ps -eo pid,ppid,user,lstart,args",
+		{name: rowProcess, goal: 1.5, peerText: "ps -eo pid,ppid,user,lstart,args",
 			ours: collect("processes"), them: []string{"ps", "-eo", "pid,ppid,user,lstart,args"}},
 		// LDIF export, backup and restore: the commands of msguard backup
 		// (the same code remediate's backup steps and backout run).
-		{name: "LDIF export", goal: 1.2, peerText: "ldapsearch -LLL -E pr=1000/noprompt > FILE",
+		{name: rowLDIF, goal: 1.2, peerText: "ldapsearch -LLL -E pr=1000/noprompt > FILE",
 			ours: []string{msguard, "backup", "ldif", "--ldap-url", h.ldapURL, "--bind-password-file", h.pwFile,
 				"--base", "o=siroe.com", "--filter", "(objectclass=inetlocalmailrecipient)", "-o", ldifOurs},
 			prepare: clean(ldifOurs),
 			them: sh(fmt.Sprintf("ldapsearch -x -LLL -H %s -D 'cn=Directory Manager' -y %s -E pr=1000/noprompt -b o=siroe.com '(objectclass=inetlocalmailrecipient)' > %s",
 				h.ldapURL, h.pwFile, ldifPeer))},
-		{name: "backup + verify", goal: 1.0, peerText: "cp -a + sha256sum, sha256sum -c", disk: true,
+		{name: rowBackup, goal: 1.0, peerText: "cp -a + sha256sum, sha256sum -c", disk: true,
 			ours: []string{msguard, "backup", "tree", src, backupOurs}, prepare: clean(backupOurs),
 			them: sh(fmt.Sprintf("cp -a %s %s && cd %s && find . -type f -print0 | xargs -0 sha256sum > %s && cd %s && sha256sum -c --quiet %s",
 				src, backupPeer, src, sums, backupPeer, sums)),
 			preparePeer: clean(backupPeer, sums)},
-		{name: "restore", goal: 1.0, peerText: "cp -a", disk: true,
+		{name: rowRestore, goal: 1.0, peerText: "cp -a", disk: true,
 			ours: []string{msguard, "backup", "restore", backupOurs, restoreOurs}, prepare: clean(restoreOurs),
 			them: []string{"cp", "-a", backupPeer, restorePeer}, preparePeer: clean(restorePeer)},
 	}
 	if _, err := os.Stat(opa); err == nil && regoDir != "" {
-		list = append(list, bench{name: "policy evaluation (one process each)", goal: 1.0,
+		list = append(list, bench{name: rowPolicy, goal: 1.0,
 			peerText: "opa eval -d policies/rego -d policies/data -i input.json data.msguard.preflight (msguard: check --snapshot)",
 			ours: []string{msguard, "check", "--phase", "preflight", "--snapshot", h.snap,
 				"--format", "json", "-o", filepath.Join(c.work, "policy-report.json")},
@@ -85,7 +112,7 @@ func benches(c config, h *benchHost) []bench {
 		os.Exit(1)
 	}
 	// The restore and backup peers need the peer backup to exist first.
-	backup, restore := named(list, "backup + verify"), named(list, "restore")
+	backup, restore := named(list, rowBackup), named(list, rowRestore)
 	restore.prepare = chain(restore.prepare, ensure(backupOurs, backup.ours))
 	restore.preparePeer = chain(restore.preparePeer, ensure(backupPeer, backup.them))
 	return list

@@ -22,9 +22,10 @@ type benchHost struct {
 
 const benchDMPassword = "bench-DM-pass-1040"
 
-func newHost(c config) (*benchHost, error) {
-	h := &benchHost{c: c, root: filepath.Join(c.work, "server5")}
-	scenario := filepath.Join(c.work, "scenario.yaml")
+// writeWork writes what every host of the bench is made from and bound
+// with: the scenario (c.queue queue files, c.users directory entries) and
+// the Directory Manager's password file.
+func writeWork(c config) error {
 	yaml := fmt.Sprintf(`msg_version: "5.1"
 ds_version: "4.13"
 users: %d
@@ -39,9 +40,19 @@ store:
 secrets:
   directory_manager: %s
 `, c.users, c.queue, c.queue/50, benchDMPassword)
-	if err := os.WriteFile(scenario, []byte(yaml), 0o644); err != nil {
-		return nil, err
+	if err := os.MkdirAll(c.work, 0o700); err != nil {
+		return err
 	}
+	if err := os.WriteFile(filepath.Join(c.work, "scenario.yaml"), []byte(yaml), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(c.work, "dm.pw"), []byte(benchDMPassword), 0o600)
+}
+
+// newHost makes the host the rows work on, from writeWork's scenario.
+func newHost(c config) (*benchHost, error) {
+	h := &benchHost{c: c, root: filepath.Join(c.work, "server5")}
+	scenario := filepath.Join(c.work, "scenario.yaml")
 	fmt.Fprintf(os.Stderr, "bench: creating a host with %d queue files and %d directory entries in %s\n", c.queue, c.users, h.root)
 	sim := filepath.Join(c.bin, "msguard-sim")
 	out, err := exec.Command(sim, "create", "--scenario", scenario, "--root", h.root, "--start").CombinedOutput()
@@ -50,9 +61,6 @@ secrets:
 	}
 	h.queue = filepath.Join(h.root, "msg-budgie", "imta", "queue")
 	h.pwFile = filepath.Join(c.work, "dm.pw")
-	if err := os.WriteFile(h.pwFile, []byte(benchDMPassword), 0o600); err != nil {
-		return nil, err
-	}
 	port, err := ldapPort(h.root)
 	if err != nil {
 		return nil, err

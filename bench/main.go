@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,9 +56,14 @@ var devNull, _ = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 // timeCmd runs argv directly (no shell) and returns its wall and CPU
 // time and peak RSS.
 func timeCmd(argv []string, env []string) (measurement, error) {
+	return timeCmdTo(argv, env, devNull)
+}
+
+// timeCmdTo is timeCmd with the command's standard output to stdout.
+func timeCmdTo(argv []string, env []string, stdout io.Writer) (measurement, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout = devNull
+	cmd.Stdout = stdout
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -275,34 +281,41 @@ func orchestrate() error {
 			return err
 		}
 	}
-	h, err := newHost(c)
-	if err != nil {
+	if err := writeWork(c); err != nil {
 		return err
-	}
-	if !c.keep {
-		defer h.destroy()
 	}
 	load := loadAverage()
 	var rows []row
-	for _, b := range benches(c, h) {
-		if c.only != "" && !slices.ContainsFunc(strings.Split(strings.ToLower(c.only), ","), func(o string) bool {
-			return strings.Contains(strings.ToLower(b.name), o)
-		}) {
-			continue
+	// The generated host is made only for the rows that use it (the
+	// window row makes fresh hosts of its own).
+	if slices.ContainsFunc(rowNames, func(n string) bool { return selected(c.only, n) }) {
+		h, err := newHost(c)
+		if err != nil {
+			return err
 		}
-		caches := []bool{false}
-		if b.disk && c.cold {
-			caches = append(caches, true)
+		if !c.keep {
+			defer h.destroy()
 		}
-		for _, cold := range caches {
-			cache := map[bool]string{false: "warm", true: "cold"}[cold]
-			fmt.Fprintf(os.Stderr, "bench: %s (%s) ...\n", b.name, cache)
-			ours, them, err := interleaved(c.runs, cold, side{b.prepare, b.ours}, side{b.preparePeer, b.them})
-			if err != nil {
-				return fmt.Errorf("%s: %w", b.name, err)
+		for _, b := range benches(c, h) {
+			if !selected(c.only, b.name) {
+				continue
 			}
-			rows = append(rows, row{name: b.name, peer: b.peerText, ourCmd: strings.Join(b.ours, " "), cache: cache, goal: b.goal, ours: ours, them: them})
+			caches := []bool{false}
+			if b.disk && c.cold {
+				caches = append(caches, true)
+			}
+			for _, cold := range caches {
+				cache := map[bool]string{false: "warm", true: "cold"}[cold]
+				fmt.Fprintf(os.Stderr, "bench: %s (%s) ...\n", b.name, cache)
+				ours, them, err := interleaved(c.runs, cold, side{b.prepare, b.ours}, side{b.preparePeer, b.them})
+				if err != nil {
+					return fmt.Errorf("%s: %w", b.name, err)
+				}
+				rows = append(rows, row{name: b.name, peer: b.peerText, ourCmd: strings.Join(b.ours, " "), cache: cache, goal: b.goal, ours: ours, them: them})
+			}
 		}
+	} else if !c.keep {
+		defer os.RemoveAll(c.work)
 	}
 	if c.window > 0 {
 		fmt.Fprintf(os.Stderr, "bench: window (%d runs, two fresh hosts each) ...\n", c.window)

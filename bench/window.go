@@ -110,10 +110,24 @@ func remediateDowntime(c config, root, media string) (down, run measurement, spe
 	}
 	dir := filepath.Dir(root)
 	backup, state := filepath.Join(dir, "backup"), filepath.Join(dir, "state")
-	run, err = timeCmd([]string{filepath.Join(c.bin, "msguard"), "remediate", "--server-root", root, "--media", media,
-		"--bind-password-file", filepath.Join(c.work, "dm.pw"), "--admin-password-file", adminPW,
-		"--backup-dir", backup, "--state-dir", state, "--queue-watch", "1s", "--yes", "--no-progress", "-q"}, nil)
+	// What remediate prints (its gates' reports among it) is kept beside
+	// the host, which is destroyed after the run: a refused run says why.
+	outPath := filepath.Join(c.work, filepath.Base(dir)+".remediate.out")
+	out, err := os.Create(outPath)
 	if err != nil {
+		return
+	}
+	defer out.Close()
+	run, err = timeCmdTo([]string{filepath.Join(c.bin, "msguard"), "remediate", "--server-root", root, "--media", media,
+		"--bind-password-file", filepath.Join(c.work, "dm.pw"), "--admin-password-file", adminPW,
+		"--backup-dir", backup, "--state-dir", state, "--queue-watch", "1s", "--yes", "--no-progress", "-q"}, nil, out)
+	if err != nil {
+		b, _ := os.ReadFile(outPath)
+		if why := refusal(string(b)); why != "" {
+			err = fmt.Errorf("%w\n%s(remediate's whole output: %s)", err, why, outPath)
+		} else {
+			err = fmt.Errorf("%w (remediate's output: %s)", err, outPath)
+		}
 		return
 	}
 	recs, err := remediate.ReadJournal(filepath.Join(backup, runstate.JournalFile))
@@ -172,4 +186,25 @@ func runbookDowntime(c config, script, root, media string) (measurement, error) 
 		m.cpu += time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 	}
 	return m, nil
+}
+
+// refusal is what a gate that refused the run said, from remediate's
+// output: each "gate PHASE: not_ready" line with the DENIED and ERRORS
+// sections of the report printed after it (each finding's key, title and
+// message); "" when no gate refused.
+func refusal(out string) string {
+	var b strings.Builder
+	lines := strings.Split(out, "\n")
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(l), "gate ") && strings.Contains(l, "not_ready"):
+			b.WriteString(strings.TrimSpace(l) + "\n")
+		case strings.HasPrefix(l, "DENIED (") || strings.HasPrefix(l, "ERRORS (could not judge) ("):
+			for ; i < len(lines) && lines[i] != ""; i++ {
+				b.WriteString(lines[i] + "\n")
+			}
+		}
+	}
+	return b.String()
 }
