@@ -4,10 +4,10 @@
 GO        ?= go
 BIN       := bin
 DEMO_DIR  ?= /tmp/msguard-demo
-PKGS_TEST := slapd ldap-utils 389-ds-base libnss3-tools openssl e2fsprogs mount busybox dash chromium systemd ansible
+PKGS_TEST := slapd ldap-utils 389-ds-base libnss3-tools openssl e2fsprogs mount busybox dash chromium systemd ansible rpm bash-completion man-db
 GOTEST_FLAGS ?= -timeout 40m
 
-.PHONY: all build deps test test-failpoints fuzz demo demo-clean bench bench-full vet clean ablate kill-sweep
+.PHONY: all build release deps test test-failpoints fuzz demo demo-clean bench bench-full vet clean ablate kill-sweep
 
 all: build
 
@@ -19,6 +19,16 @@ deps:
 build:
 	$(GO) build -o $(BIN)/msguard ./cmd/msguard
 	$(GO) build -o $(BIN)/msguard-sim ./cmd/msguard-sim
+
+# The release version: the tag vX.Y.Z on HEAD, else 0.0.0-dev.<commit time, UTC>.
+RELEASE_VERSION ?= $(shell v=$$(git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null) && echo "$${v#v}" || \
+  TZ=UTC git log -1 --format=0.0.0-dev.%cd --date=format-local:%Y%m%d%H%M%S)
+RELEASE_ARCHES  ?= amd64 arm64 386
+## release: static binaries (linux amd64, arm64, 386), a .deb and an .rpm of each (nfpm;
+## with the systemd units, man pages and bash/zsh/fish completion), a CycloneDX SBOM and
+## SHA256SUMS in $(BIN)/release; the same bytes for the same commit (TestRelease checks it).
+release:
+	@./deploy/release/release.sh $(BIN)/release $(RELEASE_VERSION) $(RELEASE_ARCHES)
 
 ## vet: go vet, and go.mod lists exactly what msguard imports (go mod tidy -diff prints nothing).
 vet:
