@@ -55,7 +55,9 @@ func collectMailFlow(ctx context.Context, t *Target, s *facts.Snapshot) ([]strin
 		s.MailFlow = &facts.MailFlow{Skipped: SkippedNoAccount}
 		return nil, nil
 	}
-	if _, live := t.host.(*LiveHost); !live {
+	switch t.host.(type) {
+	case LiveHost, *LiveHost:
+	default:
 		s.MailFlow = &facts.MailFlow{Skipped: "the collector script makes no network connection: mail flow not probed"}
 		return nil, nil
 	}
@@ -81,6 +83,16 @@ func probeConfig(t *Target) (mailflow.Config, error) {
 	if err != nil && len(conf) == 0 {
 		return mailflow.Config{}, fmt.Errorf("no imap port: parse msg.conf: %w", err)
 	}
+	// local.* keys (local.defdomain, local.hostname) live in local.conf.
+	if lf, err := t.host.ReadFile(path.Join(t.InstDir, "config", "local.conf")); err == nil {
+		if local, _ := parse.MsgConf(bytes.NewReader(lf.Data)); local != nil {
+			for k, v := range local {
+				if _, set := conf[k]; !set {
+					conf[k] = v
+				}
+			}
+		}
+	}
 	listen := probeHost(conf["service.listenaddr"])
 	imapPort, ok := firstPort(conf["service.imap.port"])
 	if !ok {
@@ -91,7 +103,7 @@ func probeConfig(t *Target) (mailflow.Config, error) {
 	if addr == "" {
 		domain := conf["local.defdomain"]
 		if domain == "" {
-			return mailflow.Config{}, fmt.Errorf("no probe address: msg.conf has no local.defdomain; give --probe-address")
+			return mailflow.Config{}, fmt.Errorf("no probe address: neither local.conf nor msg.conf has local.defdomain; give --probe-address")
 		}
 		addr = p.User + "@" + domain
 	}
