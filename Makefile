@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin
 DEMO_DIR  ?= /tmp/msguard-demo
-PKGS_TEST := slapd ldap-utils 389-ds-base libnss3-tools openssl e2fsprogs mount busybox dash chromium systemd ansible rpm bash-completion man-db
+PKGS_TEST := slapd ldap-utils 389-ds-base libnss3-tools openssl e2fsprogs mount busybox dash chromium systemd ansible rpm bash-completion man-db python3
 GOTEST_FLAGS ?= -timeout 40m
 
 .PHONY: all build release deps test test-failpoints fuzz demo demo-clean bench bench-full vet clean ablate kill-sweep

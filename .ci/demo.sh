@@ -29,11 +29,15 @@ store_opt=
 umask 077
 printf '%s' demo-DM-pass-8812 > "$demo/dm.pw"
 printf '%s' demo-admin-pass-3301 > "$demo/admin.pw"
+printf '%s' demo-probe-pass-2207 > "$demo/probe.pw" # the mail-flow probe's account, user0200
 umask 022
 echo "server root: $root" >&2
 ps -eo pid,args | grep "$root" | grep -v grep | sed 's/^/  /' >&2
 
 common=(--server-root "$root" --bind-password-file "$demo/dm.pw" --state-dir "$demo/state")
+# The mail-flow probe (postflight and audit): a message submitted over SMTP,
+# delivered, read over IMAP and POP3, deleted; one report line per leg.
+probe=(--probe-user user0200 --probe-password-file "$demo/probe.pw")
 
 say "msguard version"
 "$bin/msguard" version
@@ -65,14 +69,15 @@ set +e
   --admin-password-file "$demo/admin.pw" --yes
 exited $? 0 "msguard remediate"
 set -e
-say "msguard check --phase postflight (after the upgrade)"
+say "msguard check --phase postflight (after the upgrade; the mail-flow probe sends a message and reads it back)"
 set +e
-"$bin/msguard" check --phase postflight "${common[@]}" --report html="$demo/reports/postflight.html"
+"$bin/msguard" check --phase postflight "${common[@]}" "${probe[@]}" --report html="$demo/reports/postflight.html" \
+  --report json="$demo/reports/postflight.json"
 exited $? 0 "msguard check --phase postflight"
 set -e
-say "msguard audit (nightly health against the baseline)"
+say "msguard audit (nightly health against the baseline, mail flow probed)"
 set +e
-"$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history"
+"$bin/msguard" audit "${common[@]}" "${probe[@]}" --baseline "$demo/reports/before.json" --history "$demo/history"
 exited $? 3 "msguard audit right after the upgrade" "the audit found what the upgrade left to do"
 set -e
 say "The operator re-applies the customisations setup -k dropped (the msg.conf key with configutil, the site lines of imta/config and html by putting the saved files back), restarts, and audits again"
@@ -84,7 +89,7 @@ done
 "$root/msg-budgie/stop-msg" >&2
 "$root/msg-budgie/start-msg" >&2
 set +e
-"$bin/msguard" audit "${common[@]}" --baseline "$demo/reports/before.json" --history "$demo/history" \
+"$bin/msguard" audit "${common[@]}" "${probe[@]}" --baseline "$demo/reports/before.json" --history "$demo/history" \
   --metrics-file "$demo/reports/msguard.prom" --report html="$demo/reports/audit.html"
 exited $? 0 "msguard audit after configutil"
 set -e
