@@ -68,7 +68,7 @@ func newHost(c config) (*benchHost, error) {
 	h.ldapURL = "ldap://127.0.0.1:" + strconv.Itoa(port)
 	h.snap = filepath.Join(c.work, "snapshot.json")
 	out, err = exec.Command(filepath.Join(c.bin, "msguard"), "collect", "--server-root", h.root,
-		"--bind-password-file", h.pwFile, "--state-dir", filepath.Join(c.work, "state"), "-q", "-o", h.snap).CombinedOutput()
+		"--bind-password-file", h.pwFile, "--state-dir", filepath.Join(c.work, "state"), "--timeout", collectTimeout, "-q", "-o", h.snap).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("msguard collect: %v: %s", err, out)
 	}

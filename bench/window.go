@@ -78,6 +78,12 @@ func windowRow(c config, n int) (row, row, error) {
 	return r, journal, nil
 }
 
+// collectTimeout is the collectors' time limit in the window's runs: at
+// 10^6 directory entries, counting them over LDAP on a loaded 2-core
+// machine takes more than the default minute (a collector that times out
+// is an error finding, and the gate refuses the run).
+const collectTimeout = "15m"
+
 // createHost makes a fresh host from the bench's scenario at root, started.
 func createHost(c config, root string) error {
 	out, err := exec.Command(filepath.Join(c.bin, "msguard-sim"), "create", "--scenario", filepath.Join(c.work, "scenario.yaml"),
@@ -110,17 +116,23 @@ func remediateDowntime(c config, root, media string) (down, run measurement, spe
 	}
 	dir := filepath.Dir(root)
 	backup, state := filepath.Join(dir, "backup"), filepath.Join(dir, "state")
-	// What remediate prints (its gates' reports among it) is kept beside
-	// the host, which is destroyed after the run: a refused run says why.
-	outPath := filepath.Join(c.work, filepath.Base(dir)+".remediate.out")
-	out, err := os.Create(outPath)
+	// What remediate prints (its gates' reports among it) goes to a file
+	// outside the work directory, which is removed after the bench: a
+	// failed run's is kept and named, a good run's removed.
+	out, err := os.CreateTemp("", "msguard-bench-"+filepath.Base(dir)+"-*.remediate.out")
 	if err != nil {
 		return
 	}
-	defer out.Close()
+	outPath := out.Name()
+	defer func() {
+		out.Close()
+		if err == nil {
+			os.Remove(outPath)
+		}
+	}()
 	run, err = timeCmdTo([]string{filepath.Join(c.bin, "msguard"), "remediate", "--server-root", root, "--media", media,
 		"--bind-password-file", filepath.Join(c.work, "dm.pw"), "--admin-password-file", adminPW,
-		"--backup-dir", backup, "--state-dir", state, "--queue-watch", "1s", "--yes", "--no-progress", "-q"}, nil, out)
+		"--backup-dir", backup, "--state-dir", state, "--queue-watch", "1s", "--timeout", collectTimeout, "--yes", "--no-progress", "-q"}, nil, out)
 	if err != nil {
 		b, _ := os.ReadFile(outPath)
 		if why := refusal(string(b)); why != "" {
@@ -176,7 +188,7 @@ func runbookDowntime(c config, script, root, media string) (measurement, error) 
 		return m, err
 	}
 	check := exec.Command(filepath.Join(c.bin, "msguard"), "check", "--phase", "postflight", "--server-root", root,
-		"--bind-password-file", filepath.Join(c.work, "dm.pw"), "--state-dir", filepath.Join(dir, "state"), "-q", "-o", os.DevNull)
+		"--bind-password-file", filepath.Join(c.work, "dm.pw"), "--state-dir", filepath.Join(dir, "state"), "--timeout", collectTimeout, "-q", "-o", os.DevNull)
 	out, err := check.CombinedOutput()
 	if err != nil {
 		return m, fmt.Errorf("postflight after the hand runbook: %v: %s", err, out)

@@ -97,7 +97,8 @@ func blocks(size int64) int64 { return (size + fileBlock - 1) / fileBlock * file
 // backup is what §2's backups write to the backup directory: the server
 // root without the store (the queue included once: backup.queue saves a
 // queue that is not empty, and the server-root backup leaves it out), each
-// file in whole 4 KiB blocks as the copy allocates it (hard links once), a
+// file in whole 4 KiB blocks as the copy allocates it (hard links once; a
+// sparse file by the blocks it has allocated, its holes copied as holes), a
 // manifest line per entry, the directory exports (about 2 KiB an entry)
 // and 1 MiB for the journal, the transcripts and the saved configurations.
 //
@@ -136,17 +137,25 @@ func SpaceNeed(s *facts.Snapshot) (backup, restore int64) {
 		if err != nil {
 			return nil
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
-			key := [2]uint64{uint64(st.Dev), uint64(st.Ino)}
-			if seen[key] {
-				return nil
+		size := blocks(fi.Size())
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			if st.Nlink > 1 {
+				key := [2]uint64{uint64(st.Dev), uint64(st.Ino)}
+				if seen[key] {
+					return nil
+				}
+				seen[key] = true
 			}
-			seen[key] = true
+			// A sparse file (a database map) is copied with its holes:
+			// it takes what it has allocated, at least a block.
+			if alloc := st.Blocks * 512; alloc < size {
+				size = max(alloc, min(size, fileBlock))
+			}
 		}
-		total += blocks(fi.Size())
-		largest = max(largest, blocks(fi.Size()))
+		total += size
+		largest = max(largest, size)
 		if queue != "" && strings.HasPrefix(p, queue) {
-			queued += blocks(fi.Size())
+			queued += size
 		}
 		return nil
 	})

@@ -18,8 +18,9 @@ func TestSpaceNeed(t *testing.T) {
 	const block, line, mib = 4096, 256, 1 << 20
 	for _, tc := range []struct {
 		name                    string
-		files                   map[string]int // path below the root -> size
-		link                    bool           // a hard link to "etc/big" as "etc/big.link"
+		files                   map[string]int      // path below the root -> size
+		link                    bool                // a hard link to "etc/big" as "etc/big.link"
+		sparse                  map[string][2]int64 // path -> size, and bytes of data at its start
 		users                   int64
 		wantBackup, wantRestore int64
 	}{
@@ -32,6 +33,12 @@ func TestSpaceNeed(t *testing.T) {
 			// entries: root, etc, etc/a.conf, msg-budgie, imta, queue, tcp_local, 2 messages = 9 (the store left out)
 			wantBackup:  block + block + 2*block + 9*line + 10*2048 + mib,
 			wantRestore: block + 2*block + 2*block, // the queue's 3 blocks + the largest file (2 blocks)
+		},
+		{
+			name:        "a sparse file by its data",
+			sparse:      map[string][2]int64{"slapd-budgie/db/siroe/data.mdb": {1 << 30, 2 * block}},
+			wantBackup:  2*block + 5*line + mib, // root, slapd-budgie, db, siroe, data.mdb
+			wantRestore: 2 * block,
 		},
 		{
 			name:        "a hard link counted once",
@@ -49,6 +56,18 @@ func TestSpaceNeed(t *testing.T) {
 					t.Fatal(err)
 				}
 				if err := os.WriteFile(p, []byte(strings.Repeat("x", size)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for rel, sd := range tc.sparse {
+				p := filepath.Join(root, rel)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(strings.Repeat("x", int(sd[1]))), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Truncate(p, sd[0]); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -54,8 +54,11 @@ type backupRun struct {
 // live in the manifest, and only Restore gives them back. Symlinks are
 // copied as symlinks and never followed. Hard links inside src are kept:
 // the second and later names of a file are hard links in the backup too
-// and are recorded with ManifestEntry.HardLink. Sockets are skipped (a
-// stopped daemon's leftovers); fifos and devices are an error.
+// and are recorded with ManifestEntry.HardLink. A large file's holes stay
+// holes in the backup, and Restore writes them back as holes (a sparse
+// database map costs its data, not its size; its SHA-256 covers its whole
+// content, zeros of the holes included). Sockets are skipped (a stopped
+// daemon's leftovers); fifos and devices are an error.
 //
 // exclude lists relative paths (slash-separated) left out with everything
 // below them, such as the message store when backup.store saves it.

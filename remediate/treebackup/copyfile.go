@@ -156,9 +156,14 @@ func writeAll(fd int, b []byte) error {
 // in the kernel (copy_file_range) for files larger than the buffer, else
 // (or where the kernel cannot) through the worker's buffer. When hash is
 // set, what is read goes into w.h too (the kernel copy is never hashed).
+// A large file's holes stay holes in out (copyData): a sparse database
+// map costs its data, not its size.
 func (w *fileWorker) copyFD(out, in int, size int64, hash bool) (int64, error) {
 	var n int64
 	if size > copyBufSize && !hash {
+		if n, ok, err := w.copyData(out, in, size); ok {
+			return n, err
+		}
 		for {
 			m, err := unix.CopyFileRange(in, nil, out, nil, 1<<30, 0)
 			if err == unix.EINTR {
@@ -194,6 +199,99 @@ func (w *fileWorker) copyFD(out, in int, size int64, hash bool) (int64, error) {
 			return n, nil
 		}
 	}
+}
+
+// copyData copies the data of in (size bytes, both files at offset 0) to
+// the same offsets of out and leaves its holes as holes, found with
+// lseek(SEEK_DATA/SEEK_HOLE); out is then truncated to size, which makes
+// a trailing hole. ok is false, with nothing copied, when the file system
+// of in cannot tell its holes. The offsets of in and out are left at 0.
+func (w *fileWorker) copyData(out, in int, size int64) (n int64, ok bool, err error) {
+	for off := int64(0); off < size; {
+		data, err := unix.Seek(in, off, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			break // no data after off: a hole to the end
+		}
+		if err != nil {
+			if off == 0 && (err == unix.EINVAL || err == unix.EOPNOTSUPP) {
+				return 0, false, nil
+			}
+			return n, true, err
+		}
+		if data >= size {
+			break
+		}
+		hole, err := unix.Seek(in, data, unix.SEEK_HOLE)
+		if err != nil {
+			return n, true, err
+		}
+		hole = min(hole, size)
+		if err := w.copyRange(out, in, data, hole); err != nil {
+			return n, true, err
+		}
+		n += hole - data
+		off = hole
+	}
+	if _, err := unix.Seek(in, 0, io.SeekStart); err != nil {
+		return n, true, err
+	}
+	if err := unix.Ftruncate(out, size); err != nil {
+		return n, true, err
+	}
+	// n counts the data copied; the holes are the rest of size.
+	return size, true, nil
+}
+
+// copyRange copies bytes [from, to) of in to the same offsets of out: in
+// the kernel, else through the worker's buffer.
+func (w *fileWorker) copyRange(out, in int, from, to int64) error {
+	kernel := true
+	for p := from; p < to; {
+		if kernel {
+			pin, pout := p, p
+			m, err := unix.CopyFileRange(in, &pin, out, &pout, int(min(to-p, 1<<30)), 0)
+			if err == unix.EINTR {
+				continue
+			}
+			if err == unix.EXDEV || err == unix.ENOSYS || err == unix.EOPNOTSUPP || err == unix.EINVAL {
+				kernel = false
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if m == 0 {
+				return fmt.Errorf("changed while being copied (ends before byte %d)", to)
+			}
+			p += int64(m)
+			continue
+		}
+		m, err := unix.Pread(in, w.buf[:min(int64(len(w.buf)), to-p)], p)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if m == 0 {
+			return fmt.Errorf("changed while being copied (ends before byte %d)", to)
+		}
+		for b, q := w.buf[:m], p; len(b) > 0; {
+			k, err := unix.Pwrite(out, b, q)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if k == 0 {
+				return io.ErrShortWrite
+			}
+			b, q = b[k:], q+int64(k)
+		}
+		p += int64(m)
+	}
+	return nil
 }
 
 // hashFD hashes fd from offset off (pread: the file offset is left alone)
