@@ -40,7 +40,6 @@ func (p *probe) fetchIMAP(ctx context.Context) *facts.MailFlowLeg {
 			if !strings.Contains(body, p.msg.tag) {
 				return imapFailed(leg, start, &imapError{op: "FETCH", reply: "the message read does not hold the probe's tag"})
 			}
-			p.imapRead = true
 			leg.Result, leg.LatencyMS = facts.LegOK, ms(time.Since(start))
 			leg.Detail = fmt.Sprintf("read from INBOX (uid %d, %d bytes, found at look %d)", uids[0], len(body), looks)
 			return leg

@@ -136,11 +136,10 @@ func Run(ctx context.Context, cfg Config) *facts.MailFlow {
 	p := &probe{cfg: cfg, msg: msg, mf: mf}
 
 	mf.Submit = p.submit(ctx)
-	submitted := time.Now()
 	if mf.Submit.Result != facts.LegOK {
 		mf.Delivery = notRun("the submit leg failed")
 	} else {
-		mf.Delivery = p.deliver(ctx, submitted)
+		mf.Delivery = p.deliver(ctx, p.accepted)
 	}
 	delivered := mf.Delivery.Result == facts.LegOK
 	if delivered {
@@ -184,8 +183,11 @@ type probe struct {
 	cfg Config
 	msg message
 	mf  *facts.MailFlow
-	// found records what the fetch legs saw (the message read, deleted).
-	imapRead, pop3Deleted bool
+	// accepted is when the dispatcher accepted the message (its reply to
+	// the end of DATA): the delivery leg's start.
+	accepted time.Time
+	// pop3Deleted is whether the POP3 leg deleted the message.
+	pop3Deleted bool
 }
 
 func (p *probe) server(s facts.MailServer) { p.mf.Servers = append(p.mf.Servers, s) }

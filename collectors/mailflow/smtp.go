@@ -57,6 +57,7 @@ func (p *probe) submit(ctx context.Context) *facts.MailFlowLeg {
 	if err != nil {
 		return fail("the message was refused", err)
 	}
+	p.accepted = time.Now()
 	leg.Result, leg.LatencyMS = facts.LegOK, ms(time.Since(start))
 	leg.Detail = "accepted: 250 " + p.redact(resp.StatusText)
 	_ = c.Quit()
