@@ -29,6 +29,12 @@ func Judge(ctx context.Context, e *policies.Engine, waivers []policies.Waiver, s
 		}
 		all.Findings = append(all.Findings, res.Findings...)
 		all.Passed = append(all.Passed, res.Passed...)
+		for k, title := range res.PassedTitles {
+			if all.PassedTitles == nil {
+				all.PassedTitles = map[string]string{}
+			}
+			all.PassedTitles[k] = title
+		}
 	}
 	if base == nil {
 		for i, f := range all.Findings {

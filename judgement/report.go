@@ -50,8 +50,11 @@ type Report struct {
 	Findings   []Finding  `json:"findings"`
 	// Passed lists the keys that were evaluated and did not fire, so JUnit
 	// and SARIF can show them as passing test cases / rules.
-	Passed      []string           `json:"passed,omitempty"`
-	FactsErrors []facts.FactsError `json:"facts_errors"`
+	Passed []string `json:"passed,omitempty"`
+	// PassedTitles gives each passed key its policy's title, so that a
+	// report re-rendered later (report --from) still names what passed.
+	PassedTitles map[string]string  `json:"passed_titles,omitempty"`
+	FactsErrors  []facts.FactsError `json:"facts_errors"`
 	// ExitCode is the code the command exits with for this report.
 	ExitCode int `json:"exit_code"`
 	// Audit holds an audit run's numbers (queue depth, baseline); nil for

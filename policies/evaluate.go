@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/msguard/msguard/judgement"
+	"slices"
 	"sort"
 	"strings"
 
@@ -55,6 +56,8 @@ type Media struct {
 type Result struct {
 	Findings []judgement.Finding
 	Passed   []string
+	// PassedTitles is the title of each passed key's rule.
+	PassedTitles map[string]string
 }
 
 // Evaluate runs the phase's rules over the input. A rule that needs a
@@ -106,14 +109,34 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Result, error) {
 	}
 	seen := map[string]bool{}
 	for _, r := range e.rules {
-		if r.Phase == in.Params.Phase && !firedKeys[r.Key] && !errored[r.Key] && !seen[r.Key] {
+		if r.Phase != in.Params.Phase || firedKeys[r.Key] || errored[r.Key] {
+			continue
+		}
+		if !seen[r.Key] {
 			seen[r.Key] = true
 			res.Passed = append(res.Passed, r.Key)
 		}
+		res.PassedTitles = addTitle(res.PassedTitles, r.Key, r.Title)
 	}
 	sort.SliceStable(res.Findings, func(i, j int) bool { return res.Findings[i].Key < res.Findings[j].Key })
 	sort.Strings(res.Passed)
 	return res, nil
+}
+
+// addTitle adds a rule's title to its key's: the titles of the rules that
+// share a key, in rule order, joined by "; ".
+func addTitle(titles map[string]string, key, title string) map[string]string {
+	if titles == nil {
+		titles = map[string]string{}
+	}
+	switch have := titles[key]; {
+	case title == "" || slices.Contains(strings.Split(have, "; "), title):
+	case have == "":
+		titles[key] = title
+	default:
+		titles[key] = have + "; " + title
+	}
+	return titles
 }
 
 // toValue converts the input to an AST value through JSON, so policies see

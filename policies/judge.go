@@ -25,15 +25,16 @@ type Judgement struct {
 // not ready (exit 3); warnings alone exit 4 with FailOnWarn.
 func Report(j Judgement) *judgement.Report {
 	r := &judgement.Report{
-		Schema:      judgement.ReportSchema,
-		Tool:        facts.Tool{Name: "msguard", Version: buildinfo.Version()},
-		RunID:       newRunID(),
-		StartedAt:   j.StartedAt.UTC(),
-		FinishedAt:  time.Now().UTC(),
-		Phase:       j.Phase,
-		Findings:    j.Result.Findings,
-		Passed:      j.Result.Passed,
-		FactsErrors: []facts.FactsError{},
+		Schema:       judgement.ReportSchema,
+		Tool:         facts.Tool{Name: "msguard", Version: buildinfo.Version()},
+		RunID:        newRunID(),
+		StartedAt:    j.StartedAt.UTC(),
+		FinishedAt:   time.Now().UTC(),
+		Phase:        j.Phase,
+		Findings:     j.Result.Findings,
+		Passed:       j.Result.Passed,
+		PassedTitles: j.Result.PassedTitles,
+		FactsErrors:  []facts.FactsError{},
 	}
 	if r.Findings == nil {
 		r.Findings = []judgement.Finding{}

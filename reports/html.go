@@ -22,9 +22,11 @@ import (
 // scrape the page. All report text goes through html/template escaping.
 //
 // When Trend holds earlier runs (msguard audit with --history), the page
-// also shows a small inline SVG chart of the deny and warn counts and the
-// queue depth over those runs: drawn by the browser from the markup alone,
-// still without scripts or external resources.
+// also shows a small inline SVG chart of the deny, error and warn counts and
+// the queue depth over those runs, with a legend: drawn by the browser from
+// the markup alone, still without scripts or external resources. Each count
+// has its own line width, dash and marker shape, so that lines that coincide
+// (no deny, no error, no warn) all stay visible.
 type HTMLRenderer struct {
 	// Trend is the audit history, oldest first, the current run last
 	// (empty: no trend section).
@@ -35,7 +37,8 @@ type HTMLRenderer struct {
 type TrendPoint struct {
 	Time    time.Time
 	Verdict string
-	Deny    int // unwaived deny and error findings
+	Deny    int // unwaived deny findings
+	Error   int // error findings: facts that could not be gathered or judged
 	Warn    int
 	// Queue is the number of queued messages; -1 when it was not collected.
 	Queue int64
@@ -47,7 +50,7 @@ type htmlView struct {
 	Label       string
 	Class       string
 	Groups      []htmlGroup
-	Passed      []string
+	Passed      []htmlPassed
 	Started     string
 	Finished    string
 	SummaryLine string
@@ -80,6 +83,26 @@ func newHTMLRehearsal(rh *judgement.Rehearsal) *htmlRehearsal {
 	return v
 }
 
+// htmlPassed is one key of the Passed list: its title (from the report's
+// passed_titles) and its reference in the docs.
+type htmlPassed struct{ Key, Title, Ref string }
+
+// KeyReference is the public reference of the finding keys (docs/runbook.md,
+// section "Finding keys"): the HTML report links every passed key to it.
+// It is a link for the reader to follow, not a resource the page loads.
+const KeyReference = "https://github.com/msguard/msguard/blob/main/docs/runbook.md#finding-keys"
+
+// passedList is the Passed section's rows, sorted by key.
+func passedList(r *judgement.Report) []htmlPassed {
+	keys := append([]string(nil), r.Passed...)
+	sort.Strings(keys)
+	out := make([]htmlPassed, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, htmlPassed{Key: k, Title: r.PassedTitles[k], Ref: KeyReference})
+	}
+	return out
+}
+
 // htmlGroup is one outcome section.
 type htmlGroup struct {
 	Outcome  string
@@ -98,14 +121,13 @@ func (h HTMLRenderer) Render(w io.Writer, r *judgement.Report) error {
 		R:           r,
 		Label:       verdictLabel(r.Verdict),
 		Class:       verdictClass(r.Verdict),
-		Passed:      append([]string(nil), r.Passed...),
+		Passed:      passedList(r),
 		SummaryLine: summaryLine(r),
 		Trend:       newTrendChart(h.Trend),
 		Rehearsal:   newHTMLRehearsal(r.Rehearsal),
 		MailFlow:    newHTMLMailFlow(r.MailFlow),
 		Title:       reportTitle(r),
 	}
-	sort.Strings(v.Passed)
 	if !r.StartedAt.IsZero() {
 		v.Started = r.StartedAt.Format(timeLayout)
 	}
@@ -174,12 +196,12 @@ dl.run dd { margin: 0; }
 .waiver { background: #eaf1fb; border-radius: 3px; padding: .4rem .6rem; }
 pre { background: #1d2330; color: #f4f5f7; padding: .45rem .7rem; border-radius: 3px; margin: .2rem 0; }
 ul.passed { columns: 2; }
+ul.passed li { break-inside: avoid; }
+a.ref { color: inherit; }
 footer { border-top: 1px solid #d0d4dc; margin-top: 2rem; padding-top: .75rem; font-weight: 600; }
 {{- if .Trend}}
 svg.trend { background: #fff; border: 1px solid #d0d4dc; max-width: 100%; height: auto; }
 svg.trend text { font: 11px system-ui, sans-serif; fill: #5a6272; }
-.legend span { display: inline-block; width: .9rem; height: .25rem; vertical-align: middle; margin: 0 .3rem 0 .8rem; }
-.legend .deny { background: #b3261e; } .legend .warn { background: #c77c02; } .legend .queue { background: #2c6bb3; }
 {{- end}}
 {{- if .MailFlow}}
 table.mailflow tr.failed td { color: #b3261e; font-weight: 600; }
@@ -226,16 +248,27 @@ table.mailflow tr.failed td { color: #b3261e; font-weight: 600; }
 <text x="{{.X0}}" y="{{.Y1}}" dx="-4" text-anchor="end" dominant-baseline="hanging">{{.MaxCount}}</text>
 <text x="{{.X0}}" y="{{.Y0}}" dx="-4" text-anchor="end">0</text>
 <text x="{{.X1}}" y="{{.Y1}}" dx="4" dominant-baseline="hanging">{{.MaxQueue}} msgs</text>
-<text x="{{.X0}}" y="{{.H}}" dy="-3">{{.First}}</text>
-<text x="{{.X1}}" y="{{.H}}" dy="-3" text-anchor="end">{{.Last}}</text>
-<polyline class="queue" points="{{.Queue}}" fill="none" stroke="#2c6bb3" stroke-width="1.5" stroke-dasharray="4 3"/>
-<polyline class="warn" points="{{.Warn}}" fill="none" stroke="#c77c02" stroke-width="2"/>
-<polyline class="deny" points="{{.Deny}}" fill="none" stroke="#b3261e" stroke-width="2"/>
-{{- range .Dots}}
-<circle class="run {{.Class}}" cx="{{.X}}" cy="{{.Y}}" r="3" fill="{{.Fill}}"><title>{{.Label}}</title></circle>
+<text x="{{.X0}}" y="{{.DateY}}">{{.First}}</text>
+<text x="{{.X1}}" y="{{.DateY}}" text-anchor="end">{{.Last}}</text>
+<polyline class="queue" points="{{.Queue}}" fill="none" stroke="#2c6bb3" stroke-width="1.5" stroke-dasharray="2 3"/>
+<polyline class="warn" points="{{.Warn}}" fill="none" stroke="#c77c02" stroke-opacity="0.45" stroke-width="7" stroke-linejoin="round"/>
+<polyline class="error" points="{{.Error}}" fill="none" stroke="#6a3d9a" stroke-width="3.5" stroke-dasharray="7 4"/>
+<polyline class="deny" points="{{.Deny}}" fill="none" stroke="#b3261e" stroke-width="1.5"/>
+{{- range .Marks}}
+<g class="marks">
+<path class="mark warn" d="M{{.X}},{{.YWarn}} m0,-6 l6,6 l-6,6 l-6,-6 z" fill="#fff" stroke="#c77c02" stroke-width="1.5"/>
+<rect class="mark error" x="{{.X}}" y="{{.YError}}" transform="translate(-3.5,-3.5)" width="7" height="7" fill="#6a3d9a"/>
+<circle class="run {{.Class}}" cx="{{.X}}" cy="{{.YDeny}}" r="3" fill="{{.Fill}}" stroke="#b3261e" stroke-width="1"><title>{{.Label}}</title></circle>
+</g>
 {{- end}}
+<g class="legend" transform="translate({{.X0}},{{.LegendY}})">
+<line x1="0" y1="0" x2="22" y2="0" stroke="#b3261e" stroke-width="1.5"/><circle cx="11" cy="0" r="3" fill="#b3261e"/><text x="27" y="4">deny</text>
+<line x1="70" y1="0" x2="92" y2="0" stroke="#6a3d9a" stroke-width="3.5" stroke-dasharray="7 4"/><rect x="77.5" y="-3.5" width="7" height="7" fill="#6a3d9a"/><text x="97" y="4">error</text>
+<line x1="145" y1="0" x2="167" y2="0" stroke="#c77c02" stroke-opacity="0.45" stroke-width="7"/><path d="M156,-6 l6,6 l-6,6 l-6,-6 z" fill="#fff" stroke="#c77c02" stroke-width="1.5"/><text x="172" y="4">warn</text>
+<line x1="215" y1="0" x2="237" y2="0" stroke="#2c6bb3" stroke-width="1.5" stroke-dasharray="2 3"/><text x="242" y="4">queued messages (right scale)</text>
+<circle cx="420" cy="0" r="3" fill="#1f7a3a" stroke="#b3261e" stroke-width="1"/><circle cx="430" cy="0" r="3" fill="#b3261e"/><text x="438" y="4">run healthy / unhealthy</text>
+</g>
 </svg>
-<p class="legend"><span class="deny"></span>deny + error<span class="warn"></span>warn<span class="queue"></span>queued messages (right scale)</p>
 </section>
 {{- end}}
 {{- range .Groups}}
@@ -244,7 +277,7 @@ table.mailflow tr.failed td { color: #b3261e; font-weight: 600; }
 {{- $outcome := .Outcome}}
 {{- range .Findings}}
 <article class="finding {{$outcome}}" data-key="{{.Key}}">
-<h3><span class="badge {{$outcome}}">{{.Severity}}{{if .Waived}} waived{{end}}</span> <code class="key">{{.Key}}</code>{{if .Title}} {{.Title}}{{end}}</h3>
+<h3><span class="badge {{$outcome}}">{{.Severity}}{{if .Waived}} waived{{end}}</span> <code class="key">{{.Key}}</code>{{if .Title}} <span class="title">{{.Title}}</span>{{end}}</h3>
 {{- if .Msg}}
 <p class="msg">{{.Msg}}</p>
 {{- end}}
@@ -332,7 +365,7 @@ table.mailflow tr.failed td { color: #b3261e; font-weight: 600; }
 <h2>Passed ({{len .Passed}})</h2>
 <ul class="passed">
 {{- range .Passed}}
-<li><code>{{.}}</code></li>
+<li><a class="ref" href="{{.Ref}}" title="the key's reference in docs/runbook.md"><code class="key">{{.Key}}</code></a>{{if .Title}} <span class="title">{{.Title}}</span>{{end}}</li>
 {{- end}}
 </ul>
 </section>
@@ -351,26 +384,30 @@ type trendChart struct {
 	Title, First, Last   string
 	MaxCount             int
 	MaxQueue             int64
-	Deny, Warn, Queue    string // polyline points
-	Dots                 []trendDot
+	DateY, LegendY       int
+	Deny, Error, Warn    string // polyline points
+	Queue                string
+	Marks                []trendMarks
 }
 
-// trendDot marks one run on the deny line, coloured by its verdict.
-type trendDot struct {
-	X, Y               string
-	Class, Fill, Label string
+// trendMarks are one run's markers: a circle on the deny line, coloured by
+// the run's verdict and titled with its counts, a square on the error line
+// and a diamond on the warn line.
+type trendMarks struct {
+	X, YDeny, YError, YWarn string
+	Class, Fill, Label      string
 }
 
-// newTrendChart lays the history out on a 640×180 chart: deny and warn on
-// the left scale, the queue depth on its own right scale. nil when there
-// is no history.
+// newTrendChart lays the history out on a 640×200 chart: deny, error and
+// warn on the left scale, the queue depth on its own right scale, the dates
+// and the legend below. nil when there is no history.
 func newTrendChart(pts []TrendPoint) *trendChart {
 	if len(pts) == 0 {
 		return nil
 	}
-	c := &trendChart{Runs: len(pts), W: 640, H: 180, X0: 40, X1: 580, Y0: 150, Y1: 16, MaxCount: 1, MaxQueue: 1}
+	c := &trendChart{Runs: len(pts), W: 640, H: 200, X0: 40, X1: 580, Y0: 150, Y1: 16, DateY: 166, LegendY: 188, MaxCount: 1, MaxQueue: 1}
 	for _, p := range pts {
-		c.MaxCount = max(c.MaxCount, p.Deny, p.Warn)
+		c.MaxCount = max(c.MaxCount, p.Deny, p.Error, p.Warn)
 		c.MaxQueue = max(c.MaxQueue, p.Queue)
 	}
 	x := func(i int) float64 {
@@ -381,12 +418,15 @@ func newTrendChart(pts []TrendPoint) *trendChart {
 	}
 	y := func(v, top float64) float64 { return float64(c.Y0) - v/top*float64(c.Y0-c.Y1) }
 	num := func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
-	var deny, warn, queue []string
+	var deny, errs, warn, queue []string
 	for i, p := range pts {
 		xi := num(x(i))
 		yd := num(y(float64(p.Deny), float64(c.MaxCount)))
+		ye := num(y(float64(p.Error), float64(c.MaxCount)))
+		yw := num(y(float64(p.Warn), float64(c.MaxCount)))
 		deny = append(deny, xi+","+yd)
-		warn = append(warn, xi+","+num(y(float64(p.Warn), float64(c.MaxCount))))
+		errs = append(errs, xi+","+ye)
+		warn = append(warn, xi+","+yw)
 		if p.Queue >= 0 {
 			queue = append(queue, xi+","+num(y(float64(p.Queue), float64(c.MaxQueue))))
 		}
@@ -398,12 +438,13 @@ func newTrendChart(pts []TrendPoint) *trendChart {
 		if p.Queue >= 0 {
 			q = fmt.Sprintf("%d queued", p.Queue)
 		}
-		c.Dots = append(c.Dots, trendDot{X: xi, Y: yd, Class: class, Fill: fill,
-			Label: fmt.Sprintf("%s: %s, %d deny, %d warn, %s", p.Time.UTC().Format(timeLayout), p.Verdict, p.Deny, p.Warn, q)})
+		c.Marks = append(c.Marks, trendMarks{X: xi, YDeny: yd, YError: ye, YWarn: yw, Class: class, Fill: fill,
+			Label: fmt.Sprintf("%s: %s, %d deny, %d error, %d warn, %s", p.Time.UTC().Format(timeLayout), p.Verdict, p.Deny, p.Error, p.Warn, q)})
 	}
-	c.Deny, c.Warn, c.Queue = strings.Join(deny, " "), strings.Join(warn, " "), strings.Join(queue, " ")
+	c.Deny, c.Error, c.Warn = strings.Join(deny, " "), strings.Join(errs, " "), strings.Join(warn, " ")
+	c.Queue = strings.Join(queue, " ")
 	c.First = pts[0].Time.UTC().Format("2006-01-02 15:04")
 	c.Last = pts[len(pts)-1].Time.UTC().Format("2006-01-02 15:04")
-	c.Title = fmt.Sprintf("deny, warn and queued messages over %d audit runs, %s to %s", len(pts), c.First, c.Last)
+	c.Title = fmt.Sprintf("deny, error, warn and queued messages over %d audit runs, %s to %s", len(pts), c.First, c.Last)
 	return c
 }

@@ -88,7 +88,7 @@ func TestHTMLInChromium(t *testing.T) {
 				}
 			}
 			for _, k := range r.Passed {
-				must = append(must, "<li><code>"+k+"</code></li>")
+				must = append(must, `<code class="key">`+k+`</code></a> <span class="title">`+r.PassedTitles[k]+`</span></li>`)
 			}
 			for _, fe := range r.FactsErrors {
 				must = append(must, "<code>"+fe.Collector+"</code>")
@@ -127,11 +127,18 @@ var resourceElements = map[string]bool{
 	"form": true, "picture": true, "image": true, "use": true, "applet": true, "portal": true,
 }
 
-// externalRefs lists every way page refers to something outside itself.
+// docsLink is the one link out of the page allowed: an <a> to the keys'
+// reference (KeyReference), which the reader may follow and the browser
+// never loads.
+var docsLink = []byte(`<a class="ref" href="` + KeyReference + `"`)
+
+// externalRefs lists every way page refers to something outside itself,
+// but for the links to the keys' reference.
 func externalRefs(page []byte) []string {
 	var refs []string
+	text := bytes.ReplaceAll(page, docsLink, nil)
 	for _, s := range []string{"http://", "https://", "//fonts", "data:"} {
-		if bytes.Contains(page, []byte(s)) {
+		if bytes.Contains(text, []byte(s)) {
 			refs = append(refs, "text "+s)
 		}
 	}
@@ -154,6 +161,7 @@ func externalRefs(page []byte) []string {
 					name = a.Namespace + ":" + name
 				}
 				switch {
+				case tok.Data == "a" && name == "href" && a.Val == KeyReference:
 				case resourceAttrs[name]:
 					refs = append(refs, "attribute "+name+"="+a.Val)
 				case strings.HasPrefix(name, "on"):
@@ -211,6 +219,8 @@ func TestExternalRefsDetects(t *testing.T) {
 		`<body onload="go()">`,
 		`<script>1</script>`,
 		`<p>see https://example.org</p>`,
+		`<a class="ref" href="https://example.org/docs">docs</a>`,
+		`<a class="ref" href="` + KeyReference + `">ok</a><img src="` + KeyReference + `">`,
 	}
 	for _, page := range tests {
 		if refs := externalRefs([]byte(page)); len(refs) == 0 {
@@ -230,12 +240,13 @@ func trendPoints() []TrendPoint {
 	for i, p := range []struct {
 		deny, warn int
 		queue      int64
-	}{{0, 0, 0}, {0, 1, 12}, {2, 1, 340}, {3, 0, -1}, {0, 0, 5}} {
+		errs       int
+	}{{0, 0, 0, 0}, {0, 1, 12, 0}, {2, 1, 340, 1}, {3, 0, -1, 3}, {0, 0, 5, 0}} {
 		v := judgement.VerdictHealthy
 		if p.deny > 0 {
 			v = judgement.VerdictUnhealthy
 		}
-		pts = append(pts, TrendPoint{Time: t0.Add(time.Duration(i) * 24 * time.Hour), Verdict: v, Deny: p.deny, Warn: p.warn, Queue: p.queue})
+		pts = append(pts, TrendPoint{Time: t0.Add(time.Duration(i) * 24 * time.Hour), Verdict: v, Deny: p.deny, Error: p.errs, Warn: p.warn, Queue: p.queue})
 	}
 	return pts
 }
@@ -257,13 +268,20 @@ func TestHTMLTrendInChromium(t *testing.T) {
 	must := []string{
 		`<section id="trend">`,
 		`<h2>Trend (5 runs)</h2>`,
-		`<svg class="trend" id="trend-chart" viewBox="0 0 640 180"`,
+		`<svg class="trend" id="trend-chart" viewBox="0 0 640 200"`,
 		`<polyline class="deny" points="40.0,150.0 175.0,150.0 310.0,60.7 445.0,16.0 580.0,150.0"`,
+		`<polyline class="error" points="40.0,150.0 175.0,150.0 310.0,105.3 445.0,16.0 580.0,150.0"`,
 		`<polyline class="warn" points="40.0,150.0 175.0,105.3 310.0,105.3 445.0,150.0 580.0,150.0"`,
 		// The run whose queue is unknown has no queue point.
 		`<polyline class="queue" points="40.0,150.0 175.0,145.3 310.0,16.0 580.0,148.0"`,
-		`<title>2026-11-29T12:00:00Z: unhealthy, 2 deny, 1 warn, 340 queued</title>`,
-		`<title>2026-11-30T12:00:00Z: unhealthy, 3 deny, 0 warn, queue unknown</title>`,
+		`<title>2026-11-29T12:00:00Z: unhealthy, 2 deny, 1 error, 1 warn, 340 queued</title>`,
+		`<title>2026-11-30T12:00:00Z: unhealthy, 3 deny, 3 error, 0 warn, queue unknown</title>`,
+		// Where the three counts coincide, each keeps its own marker.
+		`<path class="mark warn" d="M40.0,150.0 m0,-6 l6,6 l-6,6 l-6,-6 z"`,
+		`<rect class="mark error" x="40.0" y="150.0"`,
+		`<circle class="run ok" cx="40.0" cy="150.0" r="3"`,
+		// The legend names every series.
+		`<text x="27" y="4">deny</text>`, `<text x="97" y="4">error</text>`, `<text x="172" y="4">warn</text>`,
 		`340 msgs</text>`,
 		`2026-11-27 12:00</text>`,
 		`2026-12-01 12:00</text>`,
@@ -279,6 +297,11 @@ func TestHTMLTrendInChromium(t *testing.T) {
 	if n := strings.Count(dom, `<circle class="run bad"`); n != 2 {
 		t.Errorf("%d unhealthy markers; want 2", n)
 	}
+	for _, mark := range []string{`<path class="mark warn"`, `<rect class="mark error"`} {
+		if n := strings.Count(dom, mark); n != 5 {
+			t.Errorf("%d markers %s; want 5", n, mark)
+		}
+	}
 	// Without a history there is no trend section.
 	plain := render(t, "html", r)
 	if bytes.Contains(plain, []byte(`id="trend"`)) || bytes.Contains(plain, []byte("svg.trend")) {
@@ -288,7 +311,7 @@ func TestHTMLTrendInChromium(t *testing.T) {
 
 func TestTrendChartSinglePoint(t *testing.T) {
 	c := newTrendChart(trendPoints()[:1])
-	if c == nil || c.Deny != "310.0,150.0" || c.Queue != "310.0,150.0" || len(c.Dots) != 1 {
+	if c == nil || c.Deny != "310.0,150.0" || c.Error != "310.0,150.0" || c.Queue != "310.0,150.0" || len(c.Marks) != 1 {
 		t.Errorf("single run chart: %+v", c)
 	}
 	if newTrendChart(nil) != nil {

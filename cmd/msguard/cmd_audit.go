@@ -285,7 +285,7 @@ func loadTrend(h audit.History, a *app) []reports.TrendPoint {
 // trendPoint is one report as the trend chart shows it.
 func trendPoint(rep *judgement.Report) reports.TrendPoint {
 	p := reports.TrendPoint{Time: rep.FinishedAt, Verdict: rep.Verdict,
-		Deny: rep.Summary.Deny + rep.Summary.Error, Warn: rep.Summary.Warn, Queue: -1}
+		Deny: rep.Summary.Deny, Error: rep.Summary.Error, Warn: rep.Summary.Warn, Queue: -1}
 	if rep.Audit != nil && rep.Audit.Queue != nil {
 		p.Queue = rep.Audit.Queue.Messages
 	}
