@@ -99,3 +99,11 @@ say "msguard audit history"
 say "Reports written"
 ls -l "$demo/reports" >&2
 [ "$failed" = 0 ] || { echo "demo: a step did not end as expected (see above)" >&2; exit 1; }
+# The last lines a new user reads: where the reports are, and which to open first.
+cat >&2 <<EOF
+
+The reports are in $demo/reports
+Open first: $demo/reports/preflight.html
+  (the check before the window: what stood in the way of the upgrade, what passed, with each key's title)
+then, in the order of the upgrade: rehearsal.html, postflight.html, audit.html (the health audit's trend).
+EOF

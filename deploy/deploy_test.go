@@ -713,6 +713,12 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
+	// It ends by naming the reports folder and the one file to open first.
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 4 || lines[len(lines)-4] != "The reports are in "+filepath.Join(demo, "reports") ||
+		lines[len(lines)-3] != "Open first: "+filepath.Join(demo, "reports", "preflight.html") {
+		t.Errorf("the demo does not end by naming the reports folder and the file to open first:\n%s", strings.Join(lines[max(0, len(lines)-6):], "\n"))
+	}
 	for _, f := range []string{"before.json", "preflight.json", "preflight.xml", "preflight.sarif", "preflight.md", "preflight.html", "rehearsal.json", "rehearsal.html", "audit.html", "msguard.prom"} {
 		if fi, err := os.Stat(filepath.Join(demo, "reports", f)); err != nil || fi.Size() == 0 {
 			t.Errorf("report %s: %v", f, err)
