@@ -7,7 +7,7 @@ DEMO_DIR  ?= /tmp/msguard-demo
 PKGS_TEST := slapd ldap-utils 389-ds-base libnss3-tools openssl e2fsprogs mount busybox dash chromium systemd ansible rpm bash-completion man-db python3
 GOTEST_FLAGS ?= -timeout 40m
 
-.PHONY: all build release deps test test-failpoints fuzz demo demo-clean bench bench-full vet clean ablate kill-sweep
+.PHONY: all build release deps test test-failpoints fuzz demo demo-clean bench bench-full vet clean ablate kill-sweep rehearse-kill-sweep
 
 all: build
 
@@ -60,6 +60,12 @@ ablate: deps
 ## plan, then resumed; make test runs a spread of 9 points.
 kill-sweep: deps
 	MSGUARD_KILL_POINTS=all $(GO) test -timeout 240m -count=1 -run '^TestRemediateKillAnywhere$$' -v ./remediate
+
+## rehearse-kill-sweep: a rehearsal killed at every point of its table (overlays,
+## scratch directory load and serve, servers starting, backups, setup -k, restart);
+## make test runs three of them.
+rehearse-kill-sweep: deps
+	MSGUARD_REHEARSE_KILL_POINTS=all $(GO) test -timeout 60m -count=1 -run '^TestRehearseKillPoints$$' -v ./cmd/msguard
 
 # A count, not a duration: a time-based -fuzztime can end in "context deadline
 # exceeded" while a new input is being minimised (a flake, not a finding).

@@ -58,4 +58,8 @@ type Production struct {
 	Digest     string `json:"digest"`
 	Difference string `json:"difference,omitempty"`
 	DaemonPIDs []int  `json:"daemon_pids"`
+	// LiveFiles counts the files production's daemons held open for
+	// writing (their logs): compared by type, mode, owner and link only,
+	// their size and time following production's own work.
+	LiveFiles int `json:"live_files,omitempty"`
 }

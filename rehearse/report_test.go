@@ -90,11 +90,64 @@ func TestFingerprint(t *testing.T) {
 		if c.Digest == a.Digest {
 			t.Errorf("a change left the digest as it was")
 		}
-		diff, err := FirstDifference(a.Listing, c.Listing)
+		diff, err := FirstDifference(a.Listing, c.Listing, nil)
 		if err != nil || diff == "" {
 			t.Errorf("no first difference: %q %v", diff, err)
 		}
 		a = c
+	}
+}
+
+// TestLiveFiles: a file a process holds open for writing is found, and a
+// change of its size and time alone is no difference; a change of its mode
+// still is, and so is any change of a file no process writes.
+func TestLiveFiles(t *testing.T) {
+	dir := t.TempDir()
+	logPath, other := filepath.Join(dir, "daemon.log"), filepath.Join(dir, "conf")
+	for _, p := range []string{logPath, other} {
+		if err := os.WriteFile(p, []byte("a\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r, err := os.Open(other) // read only: not live
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	live := LiveFiles([]string{dir})
+	if !live[logPath] || live[other] || len(live) != 1 {
+		t.Fatalf("live files %v, want only %s", live, logPath)
+	}
+	take := func(name string) string {
+		fp, err := TakeFingerprint([]string{dir}, filepath.Join(t.TempDir(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fp.Listing
+	}
+	before := take("before")
+	w.WriteString("served a connection\n")
+	os.Chtimes(logPath, time.Now(), time.Now().Add(time.Hour))
+	if d, err := FirstDifference(before, take("after"), live); d != "" || err != nil {
+		t.Errorf("the log's growth counted: %q %v", d, err)
+	}
+	if d, _ := FirstDifference(before, take("after2"), nil); d == "" {
+		t.Errorf("without the live files, the log's growth went unseen")
+	}
+	os.Chmod(logPath, 0o600)
+	if d, _ := FirstDifference(before, take("after3"), live); d == "" {
+		t.Errorf("the log's mode change went unseen")
+	}
+	os.Chmod(logPath, 0o644)
+	os.WriteFile(other, []byte("b\n"), 0o644)
+	os.Chtimes(other, time.Now(), time.Now().Add(2*time.Hour))
+	if d, _ := FirstDifference(before, take("after4"), live); !strings.Contains(d, "conf") {
+		t.Errorf("a change of a file no process writes: %q", d)
 	}
 }
 

@@ -89,7 +89,11 @@ func (d *Directory) Serve(ctx context.Context) (*exec.Cmd, error) {
 		}
 		pausePoint("directory.load", filepath.Dir(d.Dir))
 	}
-	return d.start(ctx)
+	cmd, err := d.start(ctx)
+	if err == nil {
+		pausePoint("directory.served", filepath.Dir(d.Dir))
+	}
+	return cmd, err
 }
 
 // ldifHeader opens an export; slapadd reads entries only.

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -150,10 +151,7 @@ func (s Spec) Enter() error {
 			}
 			_ = os.Chmod(upper, st.Mode().Perm())
 		}
-		// redirect_dir: the plan renames directories (the store set aside),
-		// which overlayfs otherwise refuses with EXDEV for a lower directory.
-		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=on", lowers[i], upper, work)
-		if err := unix.Mount("overlay", dir, "overlay", 0, opts); err != nil {
+		if err := mountOverlay(dir, lowers[i], upper, work); err != nil {
 			return fmt.Errorf("rehearse twin: overlay %s: %w (the kernel needs overlayfs)", dir, err)
 		}
 		pausePoint("overlays", filepath.Dir(s.Scratch))
@@ -162,6 +160,35 @@ func (s Spec) Enter() error {
 		return fmt.Errorf("rehearse twin: mount /proc: %w", err)
 	}
 	return loopbackUp()
+}
+
+// mountOverlay mounts at dir an overlay of lower under upper through the
+// mount API of fsopen(2) and fsconfig(2): each option goes on its own, so
+// a path holding a comma (which mount(2)'s option string would split) is
+// taken whole; a colon in lower, which separates lower layers, is escaped.
+// redirect_dir: the plan renames directories (the store set aside), which
+// overlayfs otherwise refuses with EXDEV for a lower directory.
+func mountOverlay(dir, lower, upper, work string) error {
+	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsopen overlay: %w", err)
+	}
+	defer unix.Close(fd)
+	escape := strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace
+	for _, kv := range [][2]string{{"lowerdir", escape(lower)}, {"upperdir", upper}, {"workdir", work}, {"redirect_dir", "on"}} {
+		if err := unix.FsconfigSetString(fd, kv[0], kv[1]); err != nil {
+			return fmt.Errorf("%s=%s: %w", kv[0], kv[1], err)
+		}
+	}
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return err
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mfd)
+	return unix.MoveMount(mfd, "", unix.AT_FDCWD, dir, unix.MOVE_MOUNT_F_EMPTY_PATH)
 }
 
 // loopbackUp brings up lo, the only interface of a new network namespace.

@@ -54,6 +54,9 @@ func rehearsalWindow(rh *judgement.Rehearsal) string {
 // rehearsalProduction is the one line on production.
 func rehearsalProduction(rh *judgement.Rehearsal) string {
 	p := rh.Production
+	if p.Untouched && p.LiveFiles > 0 {
+		return fmt.Sprintf("production untouched: %d entries identical before and after (the %d files its daemons hold open for writing by type, mode and owner), the same %d daemon processes", p.Entries, p.LiveFiles, len(p.DaemonPIDs))
+	}
 	if p.Untouched {
 		return fmt.Sprintf("production untouched: %d entries identical before and after, the same %d daemon processes", p.Entries, len(p.DaemonPIDs))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,6 +209,9 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 	}
 	started := time.Now()
 
+	// What production's daemons hold open for writing (their logs) they
+	// write as they serve, rehearsal or not.
+	live := rehearse.LiveFiles(overlays)
 	before, err := rehearse.TakeFingerprint(overlays, filepath.Join(scratch, "production-before.txt"))
 	if err != nil {
 		return err
@@ -260,10 +264,15 @@ func (a *app) runRehearse(cmd *cobra.Command, cf collectFlags, rf remediateFlags
 		return err
 	}
 	pidsAfter := daemonPIDs(ctx, copts)
-	rh.Production = judgement.Production{Entries: after.Entries, Digest: after.Digest, DaemonPIDs: pidsAfter,
-		Untouched: before.Digest == after.Digest && slices.Equal(pidsBefore, pidsAfter)}
-	if before.Digest != after.Digest {
-		rh.Production.Difference, _ = rehearse.FirstDifference(before.Listing, after.Listing)
+	maps.Copy(live, rehearse.LiveFiles(overlays))
+	diff, err := rehearse.FirstDifference(before.Listing, after.Listing, live)
+	if err != nil {
+		return err
+	}
+	rh.Production = judgement.Production{Entries: after.Entries, Digest: after.Digest, DaemonPIDs: pidsAfter, LiveFiles: len(live),
+		Untouched: diff == "" && slices.Equal(pidsBefore, pidsAfter)}
+	if diff != "" {
+		rh.Production.Difference = diff
 	} else if !rh.Production.Untouched {
 		rh.Production.Difference = fmt.Sprintf("production daemons were %v, now %v", pidsBefore, pidsAfter)
 	}

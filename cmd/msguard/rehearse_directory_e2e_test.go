@@ -46,6 +46,7 @@ func newExternalDirectory(t *testing.T) externalDirectory {
 		root := sc.Root
 		*sc = ref
 		sc.Root, sc.Users, sc.Queue.Messages, sc.Queue.Held = root, 40, 10, 0
+		sc.Secrets.ProbeUID = "" // the default: the last of the users
 		sc.DSVersion = "4.16"
 	})
 	h.Start(t)

@@ -46,6 +46,7 @@ func newRehearsalHost(t *testing.T, edit func(*sim.Scenario)) rehearsalHost {
 		root := sc.Root
 		*sc = ref
 		sc.Root, sc.Users, sc.Queue.Messages, sc.Queue.Held = root, 40, 100, 5
+		sc.Secrets.ProbeUID = "" // the default: the last of the users
 		if edit != nil {
 			edit(sc)
 		}
@@ -158,7 +159,8 @@ func probe(ports map[string]int, stop <-chan struct{}) (fails *[]string, done fu
 // treeContent maps every entry below root to its mode and, for a file,
 // the SHA-256 of its bytes (for a link, its target); the directory
 // server's lock files, which production's slapd rewrites as it serves,
-// count by their mode only.
+// count by their mode only, and so do the logs production's simulated
+// daemons write as they serve.
 func treeContent(t *testing.T, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -177,6 +179,9 @@ func treeContent(t *testing.T, root string) map[string]string {
 		case len(parts) == 4 && strings.HasPrefix(parts[0], "slapd-") && parts[1] == "db" && parts[3] == "lock.mdb":
 			// LMDB's reader table, written through a shared mapping by
 			// production's own slapd as it serves: its bytes churn.
+		case len(parts) == 3 && parts[0] == ".msguard-sim" && parts[1] == "run" && strings.HasSuffix(parts[2], ".log"):
+			// The simulated daemons' own logs: production's servers log
+			// the connections they serve (a check's port probes among them).
 		case fi.Mode().IsRegular():
 			b, err := os.ReadFile(p)
 			if err != nil {
