@@ -40,6 +40,7 @@ type bench struct {
 	ours, them     []string
 	prepare        func() error // before each msguard run (untimed)
 	preparePeer    func() error // before each peer run (untimed)
+	after          func() error // once the row is done: removes what it wrote
 	// disk: the work reads files, so it is also measured cold.
 	disk bool
 }
@@ -115,6 +116,10 @@ func benches(c config, h *benchHost) []bench {
 	backup, restore := named(list, rowBackup), named(list, rowRestore)
 	restore.prepare = chain(restore.prepare, ensure(backupOurs, backup.ours))
 	restore.preparePeer = chain(restore.preparePeer, ensure(backupPeer, backup.them))
+	// At 10^6 each copy is gigabytes: gone once the rows that read them
+	// are done.
+	restore.after = clean(backupOurs, backupPeer, sums, restoreOurs, restorePeer)
+	named(list, rowLDIF).after = clean(ldifOurs, ldifPeer)
 	return list
 }
 

@@ -313,6 +313,11 @@ func orchestrate() error {
 				}
 				rows = append(rows, row{name: b.name, peer: b.peerText, ourCmd: strings.Join(b.ours, " "), cache: cache, goal: b.goal, ours: ours, them: them})
 			}
+			if b.after != nil {
+				if err := b.after(); err != nil {
+					return fmt.Errorf("%s: %w", b.name, err)
+				}
+			}
 		}
 	} else if !c.keep {
 		defer os.RemoveAll(c.work)
