@@ -48,6 +48,7 @@ func TestAuditEndToEnd(t *testing.T) {
 		root := sc.Root
 		*sc = ref
 		sc.Root, sc.Users, sc.Queue.Messages, sc.Queue.Held = root, 40, 100, 5
+		sc.Secrets.ProbeUID = "" // reference.yaml's probe account is user0200: the last of the 40 instead
 	})
 	h.Start(t)
 	sc := h.State.Scenario
@@ -271,10 +272,15 @@ func hasKey(r *judgement.Report, key string) bool {
 	return false
 }
 
-// keysOf lists the findings as key/severity, sorted.
+// keysOf lists the findings as KEY/SEVERITY, sorted, skips left out (keys
+// not judged, such as the mail-flow probe's without a probe account:
+// mailflow_e2e_test.go covers those).
 func keysOf(r *judgement.Report) []string {
 	var out []string
 	for _, f := range r.Findings {
+		if f.Severity == judgement.SeveritySkip {
+			continue
+		}
 		out = append(out, f.Key+"/"+f.Severity)
 	}
 	slices.Sort(out)

@@ -32,6 +32,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/msguard/msguard/collectors/facts"
 	"github.com/msguard/msguard/internal/exitcode"
+	"github.com/msguard/msguard/judgement"
 	"github.com/msguard/msguard/reports"
 	"github.com/msguard/msguard/sim"
 	"github.com/msguard/msguard/sim/directory"
@@ -84,6 +85,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		{"install.inf ServiceAdminPassword, MSGUARD_SERVICE_ADMIN_PASSWORD", sc.Secrets.ServiceAdmin},
 		{"local.ugldapbindcred", sc.Secrets.UGBindCred},
 		{"local.service.pab.ldappasswd", sc.Secrets.PABPassword},
+		{"the mail-flow probe's password: --probe-password-file, MSGUARD_PROBE_PASSWORD", sc.Secrets.ProbePassword},
 	}
 	plant := func(where, value string) string {
 		secrets = append(secrets, planted{where, value})
@@ -223,7 +225,7 @@ func TestNoSecretLeaks(t *testing.T) {
 
 	sw := &sweep{t: t, bin: simtest.MsguardBinary(t), out: filepath.Join(dir, "out"),
 		env: append(os.Environ(), "MSGUARD_BIND_PASSWORD="+sc.Secrets.DirectoryManager,
-			"MSGUARD_SERVICE_ADMIN_PASSWORD="+sc.Secrets.ServiceAdmin)}
+			"MSGUARD_SERVICE_ADMIN_PASSWORD="+sc.Secrets.ServiceAdmin, "MSGUARD_PROBE_PASSWORD="+sc.Secrets.ProbePassword)}
 	if err := os.MkdirAll(sw.out, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +245,9 @@ func TestNoSecretLeaks(t *testing.T) {
 	// each phase prints every format on stdout.
 	for _, phase := range []string{"preflight", "quiesce", "postflight"} {
 		args := slices.Concat([]string{"check", "--phase", phase, "--format", "text"}, live, debug)
+		if phase == "postflight" {
+			args = append(args, "--probe-user", sc.Secrets.ProbeUID) // the password from the environment
+		}
 		for _, f := range formats {
 			args = append(args, "--report", f+"="+o("check-"+phase+"."+f))
 		}
@@ -256,6 +261,12 @@ func TestNoSecretLeaks(t *testing.T) {
 	sw.run("check --bind-password-file", nil, judged, slices.Concat([]string{"check", "--phase", "preflight", "--bind-password-file", dmPW,
 		"--format", "json", "-o", o("check-pwfile.json")}, live, debug)...)
 
+	// The probe password from a file rather than the environment.
+	probePW := filepath.Join(dir, "probe.pw")
+	writeFile(probePW, sc.Secrets.ProbePassword+"\n", 0o600)
+	sw.run("check --probe-password-file", nil, judged, slices.Concat([]string{"check", "--phase", "postflight", "--probe-user", sc.Secrets.ProbeUID,
+		"--probe-password-file", probePW, "--format", "json", "-o", o("check-probe.json")}, live, debug)...)
+
 	// report: re-render a saved report in every format.
 	for _, format := range formats {
 		sw.run("report "+format, nil, []int{exitcode.OK}, slices.Concat([]string{"report", "--from", o("check-preflight.json"),
@@ -266,7 +277,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	// audit, twice, with the history and the metrics file; then the history.
 	for i := range 2 {
 		sw.run(fmt.Sprintf("audit %d", i), nil, judged, slices.Concat([]string{"audit", "--baseline", o("snapshot.json"),
-			"--history", o("history"), "--metrics-file", o("msguard.prom"), "--format", "text",
+			"--history", o("history"), "--metrics-file", o("msguard.prom"), "--format", "text", "--probe-user", sc.Secrets.ProbeUID,
 			"--report", "json=" + o("audit.json"), "--report", "junit=" + o("audit.xml"), "--report", "html=" + o("audit.html")}, live, debug)...)
 	}
 	for _, format := range []string{"text", "json"} {
@@ -337,7 +348,18 @@ func TestNoSecretLeaks(t *testing.T) {
 		}
 	}
 
-	// The sweep means something only if msguard read what was planted.
+	// The sweep means something only if msguard read what was planted:
+	// the probe logged in with its password.
+	for _, name := range []string{"check-postflight.json", "check-probe.json", "audit.json"} {
+		r, err := judgement.DecodeReport(strings.NewReader(sw.texts[name]))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if r.MailFlow == nil || r.MailFlow.IMAP == nil || r.MailFlow.IMAP.Result != facts.LegOK {
+			b, _ := json.Marshal(r.MailFlow)
+			t.Errorf("%s: the probe did not read its message over IMAP: %s", name, b)
+		}
+	}
 	for _, name := range []string{"snapshot.json", "ingested.json"} {
 		snap, err := facts.DecodeSnapshot(strings.NewReader(sw.texts[name]))
 		if err != nil {
