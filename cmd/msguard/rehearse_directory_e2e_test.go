@@ -166,13 +166,24 @@ func TestRehearseExternalDirectory(t *testing.T) {
 		sc.DSVersion = "4.16" // upgraded on its own host, as 5.2 needs
 	})
 	waivers := externalDirectoryWaivers(t)
-	pids, version, _ := productionState(t, r)
+	pids, version, ports := productionState(t, r)
 	exportBefore := dir.export(t)
 	const configAdmin = "uid=admin,ou=Administrators,ou=TopologyManagement,o=NetscapeRoot"
 	adminBindsBefore := binds(t, dir.log, configAdmin)
 
 	scratch := filepath.Join(t.TempDir(), "scratch")
+	// Production serves throughout: its ports answer, its directory too.
+	if ports["ldap"] != 389 {
+		t.Fatalf("production's ports: %v, want the directory's (ldap) at 389", ports)
+	}
+	stop := make(chan struct{})
+	fails, wait := probeHost(dir.addr, ports, stop)
 	code, out, rh := r.rehearseBinary(t, scratch, "--waivers", waivers)
+	close(stop)
+	wait()
+	if len(*fails) > 0 {
+		t.Errorf("production's ports failed during the rehearsal: %v", *fails)
+	}
 	if code != exitcode.OK {
 		t.Fatalf("rehearse: exit %d\n%s", code, out)
 	}

@@ -129,6 +129,12 @@ func productionState(t *testing.T, r rehearsalHost) (pids []int32, version strin
 
 // probe dials every port until stop is closed and counts the failures.
 func probe(ports map[string]int, stop <-chan struct{}) (fails *[]string, done func()) {
+	return probeHost("", ports, stop)
+}
+
+// probeHost is probe with the directory's port ("ldap") dialed on
+// dirHost, the others on the loopback.
+func probeHost(dirHost string, ports map[string]int, stop <-chan struct{}) (fails *[]string, done func()) {
 	var mu sync.Mutex
 	var out []string
 	var wg sync.WaitGroup
@@ -142,7 +148,11 @@ func probe(ports map[string]int, stop <-chan struct{}) (fails *[]string, done fu
 			case <-time.After(100 * time.Millisecond):
 			}
 			for name, p := range ports {
-				c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), time.Second)
+				host := "127.0.0.1"
+				if name == "ldap" && dirHost != "" {
+					host = dirHost
+				}
+				c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(p)), time.Second)
 				if err != nil {
 					mu.Lock()
 					out = append(out, fmt.Sprintf("%s (%d): %v", name, p, err))
