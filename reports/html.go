@@ -363,6 +363,7 @@ table.mailflow tr.failed td { color: #b3261e; font-weight: 600; }
 {{- if .Passed}}
 <section id="passed">
 <h2>Passed ({{len .Passed}})</h2>
+<p>Judged and not found on this host (each key with the title of what it looks for):</p>
 <ul class="passed">
 {{- range .Passed}}
 <li><a class="ref" href="{{.Ref}}" title="the key's reference in docs/runbook.md"><code class="key">{{.Key}}</code></a>{{if .Title}} <span class="title">{{.Title}}</span>{{end}}</li>
