@@ -128,3 +128,40 @@ func TestEnqueueDeliver(t *testing.T) {
 		t.Errorf("jobs left: %v", jobs)
 	}
 }
+
+// TestEnqueueJobAfterFile: a job never names a queue file that is not
+// there yet (the job controller drops such a job as a message removed by
+// hand, and the message would never be delivered). A reader lists the jobs
+// while messages are enqueued.
+func TestEnqueueJobAfterFile(t *testing.T) {
+	p := sim.Paths{Root: filepath.Join(t.TempDir(), "server5"), Instance: "budgie"}
+	env := Envelope{Channel: StoreChannel, From: "a@example.org", Recipients: []Recipient{{Orig: "u@siroe.com", Active: "u@" + StoreDaemonHost}}}
+	done := make(chan struct{})
+	missing := make(chan string, 1)
+	go func() {
+		defer close(missing)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			jobs, _ := PendingJobs(p)
+			for _, j := range jobs {
+				if _, err := os.Stat(filepath.Join(p.Queue(), j[1])); err != nil {
+					missing <- j[1]
+					return
+				}
+			}
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		if _, err := Enqueue(p, 0, env, []byte("Subject: s\n\nb\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if rel, ok := <-missing; ok {
+		t.Errorf("job for %s listed before its queue file exists", rel)
+	}
+}

@@ -67,8 +67,8 @@ func IsSubmittedQueueFile(name string) bool {
 
 // JobsDir is the job controller's list of submitted messages waiting for
 // delivery: one file per message, named as the queue file, holding its
-// path relative to the queue. The SMTP server writes it before the queue
-// file appears; the job controller removes it after delivery. It is
+// path relative to the queue. The SMTP server writes it once the queue
+// file is in place; the job controller removes it after delivery. It is
 // simulator state (ROOT/.msguard-sim/jobs): collectors never read it.
 func JobsDir(p sim.Paths) string { return filepath.Join(p.StateDir(), "jobs") }
 
@@ -88,7 +88,7 @@ func newSubmittedName() string {
 
 // Enqueue writes a message accepted over SMTP as a queue file of
 // env.Channel (in subdirectory 000 when the channels have numbered
-// subdirectories) and records it in JobsDir. The file is written as a
+// subdirectories), then records it in JobsDir. The file is written as a
 // "$" temporary file and renamed into place once complete, so a queue
 // reader never sees half a message. It returns the file's path relative
 // to the queue.
@@ -123,14 +123,16 @@ func Enqueue(p sim.Paths, subdirs int, env Envelope, msg []byte) (string, error)
 		os.Remove(tmp)
 		return "", fmt.Errorf("enqueue %s: %w", rel, err)
 	}
-	if err := sim.WriteFileAtomic(filepath.Join(JobsDir(p), name), []byte(filepath.ToSlash(rel)+"\n"), 0o644); err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("enqueue %s: record the job: %w", rel, err)
-	}
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		os.Remove(tmp)
-		os.Remove(filepath.Join(JobsDir(p), name))
 		return "", fmt.Errorf("enqueue %s: %w", rel, err)
+	}
+	// The job only once the file is in place: a job whose file is missing
+	// is dropped (DeliverSubmitted), and the backlog delivery leaves
+	// submitted files alone by their name.
+	if err := sim.WriteFileAtomic(filepath.Join(JobsDir(p), name), []byte(filepath.ToSlash(rel)+"\n"), 0o644); err != nil {
+		os.Remove(filepath.Join(dir, name))
+		return "", fmt.Errorf("enqueue %s: record the job: %w", rel, err)
 	}
 	return rel, nil
 }
