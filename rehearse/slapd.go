@@ -23,9 +23,9 @@ import (
 
 // Debian's OpenLDAP, which serves the scratch directory.
 var (
-	SlapdBin   = "/usr/sbin/slapd"
-	slapaddBin = "/usr/sbin/slapadd"
-	slaptestBn = "/usr/sbin/slaptest"
+	slapdBin    = "/usr/sbin/slapd"
+	slapaddBin  = "/usr/sbin/slapadd"
+	slaptestBin = "/usr/sbin/slaptest"
 )
 
 // scratchSchemaFiles are the schema files of Debian's OpenLDAP the
@@ -43,7 +43,7 @@ const serveTimeout = time.Minute
 // the server lives in the twin's PID namespace and dies with it. Its
 // errors are DirectoryErrors.
 func (d *Directory) Serve(ctx context.Context) (*exec.Cmd, error) {
-	for _, bin := range []string{SlapdBin, slapaddBin, slaptestBn} {
+	for _, bin := range []string{slapdBin, slapaddBin, slaptestBin} {
 		if _, err := os.Stat(bin); err != nil {
 			return nil, &DirectoryError{What: "the scratch server", Err: fmt.Errorf("%s is missing: install Debian's slapd package (OpenLDAP)", bin)}
 		}
@@ -70,18 +70,8 @@ func (d *Directory) Serve(ctx context.Context) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, &DirectoryError{What: "production's schema", Err: err}
 	}
-	var b strings.Builder
-	for _, m := range missing {
-		b.WriteString(m.Line + "\n")
-	}
-	if err := os.WriteFile(d.extraSchema(), []byte(b.String()), 0o600); err != nil {
-		return nil, &DirectoryError{What: "production's schema", Err: err}
-	}
-	if err := os.WriteFile(d.conf(), []byte(d.slapdConf(true)), 0o600); err != nil {
-		return nil, &DirectoryError{What: "the scratch server's configuration", Err: err}
-	}
-	if out, err := exec.CommandContext(ctx, slaptestBn, "-u", "-f", d.conf()).CombinedOutput(); err != nil {
-		return nil, &DirectoryError{What: "the scratch server refuses production's schema", Err: schemaRefusal(out, missing, err)}
+	if err := d.configure(ctx, missing); err != nil {
+		return nil, err
 	}
 	for _, s := range d.Suffixes {
 		if err := d.load(ctx, s); err != nil {
@@ -94,6 +84,25 @@ func (d *Directory) Serve(ctx context.Context) (*exec.Cmd, error) {
 		pausePoint("directory.served", filepath.Dir(d.Dir))
 	}
 	return cmd, err
+}
+
+// configure writes the scratch server's configuration with the schema
+// definitions it lacks and has slapd check it (slaptest).
+func (d *Directory) configure(ctx context.Context, missing []schemaDef) error {
+	var b strings.Builder
+	for _, m := range missing {
+		b.WriteString(m.Line + "\n")
+	}
+	if err := os.WriteFile(d.extraSchema(), []byte(b.String()), 0o600); err != nil {
+		return &DirectoryError{What: "production's schema", Err: err}
+	}
+	if err := os.WriteFile(d.conf(), []byte(d.slapdConf(true)), 0o600); err != nil {
+		return &DirectoryError{What: "the scratch server's configuration", Err: err}
+	}
+	if out, err := exec.CommandContext(ctx, slaptestBin, "-u", "-f", d.conf()).CombinedOutput(); err != nil {
+		return &DirectoryError{What: "the scratch server refuses production's schema", Err: schemaRefusal(out, missing, err)}
+	}
+	return nil
 }
 
 // ldifHeader opens an export; slapadd reads entries only.
@@ -257,7 +266,7 @@ func (d *Directory) run(ctx context.Context, conf, logFile, urls string) (*exec.
 		return nil, err
 	}
 	defer log.Close()
-	cmd := exec.Command(SlapdBin, "-d", "stats", "-f", conf, "-h", urls)
+	cmd := exec.Command(slapdBin, "-d", "stats", "-f", conf, "-h", urls)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -320,7 +329,9 @@ func schemaRefusal(out []byte, defs []schemaDef, err error) error {
 	return fmt.Errorf("%v: %s", err, msg)
 }
 
-var entryRE = regexp.MustCompile(`could not add entry dn="([^"]*)"[^:]*: (.*)`)
+// entryRE reads slapadd's refusal of an entry: `dn="DN" (line=N): why` or
+// `could not add entry dn="DN" (line=N): why`.
+var entryRE = regexp.MustCompile(`dn="([^"]*)" \(line=\d+\):? (.*)`)
 
 // entryRefusal names the entry slapadd refused and why.
 func entryRefusal(out []byte, err error) error {
