@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -48,6 +49,8 @@ type Directory struct {
 	RootPW string `json:"root_pw"`
 	// Dir holds the scratch server's configuration, databases and log.
 	Dir string `json:"dir"`
+	// ExportMS is how long the export of production's directory took.
+	ExportMS int64 `json:"export_ms"`
 }
 
 // Suffix is one exported naming context.
@@ -112,6 +115,7 @@ func RemoteAddresses(ctx context.Context, rawURL string) ([]string, int, error) 
 // conn.BindDN with conn.Password, the credentials remediate uses; the
 // scratch server's root DN takes the same.
 func ExportDirectory(ctx context.Context, conn ldapexport.Conn, userSuffix, dir string) (*Directory, error) {
+	started := time.Now()
 	d := &Directory{URL: conn.URL, RootDN: conn.BindDN, Dir: filepath.Join(dir, "directory")}
 	fail := func(what string, err error) (*Directory, error) { return nil, &DirectoryError{What: what, Err: err} }
 	var err error
@@ -159,6 +163,7 @@ func ExportDirectory(ctx context.Context, conn ldapexport.Conn, userSuffix, dir 
 	if d.RootPW, err = ssha(conn.Password); err != nil {
 		return fail("hash the root password", err)
 	}
+	d.ExportMS = time.Since(started).Milliseconds()
 	return d, nil
 }
 

@@ -97,11 +97,13 @@ func (a *app) rehearseTwinCmd() *cobra.Command {
 					return exitcode.Wrap(exitcode.Usage, fmt.Errorf("%w; nothing was touched", err))
 				}
 				if d := spec.Directory; d != nil {
+					loading := time.Now()
 					if _, err := d.Serve(cmd.Context()); err != nil {
 						return exitcode.Wrap(exitcode.Usage, err)
 					}
-					fmt.Fprintf(a.stdout, "twin: scratch directory for %s: %d entries of %d suffixes, on %s port %d\n",
-						d.URL, d.Entries(), len(d.Suffixes), strings.Join(d.Addresses, ", "), d.Port)
+					fmt.Fprintf(a.stdout, "twin: scratch directory for %s: %d entries of %d suffixes, on %s port %d (exported in %s, loaded and started in %s)\n",
+						d.URL, d.Entries(), len(d.Suffixes), strings.Join(d.Addresses, ", "), d.Port,
+						time.Duration(d.ExportMS)*time.Millisecond, time.Since(loading).Round(time.Millisecond))
 				}
 				return reapWhile(append([]string{"rehearse-twin", "--stage2"}, os.Args[2:]...))
 			}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -46,6 +47,10 @@ func newExternalDirectory(t *testing.T) externalDirectory {
 		root := sc.Root
 		*sc = ref
 		sc.Root, sc.Users, sc.Queue.Messages, sc.Queue.Held = root, 40, 10, 0
+		// MSGUARD_REHEARSE_DIR_USERS=N measures the scratch copy at scale.
+		if n, err := strconv.Atoi(os.Getenv("MSGUARD_REHEARSE_DIR_USERS")); err == nil && n > 0 {
+			sc.Users, sc.Store.Mailboxes = n, 40
+		}
 		sc.Secrets.ProbeUID = "" // the default: the last of the users
 		sc.DSVersion = "4.16"
 	})
@@ -190,6 +195,11 @@ func TestRehearseExternalDirectory(t *testing.T) {
 	for _, want := range []string{"twin: scratch directory for " + dir.url, "scratch copy of " + dir.url, "production untouched"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rehearse output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "twin: scratch directory") || strings.Contains(l, "window:") {
+			t.Log(l)
 		}
 	}
 	if rh.Directory == nil || rh.Directory.URL != dir.url || len(rh.Directory.Suffixes) != 3 || rh.Directory.Entries == 0 {
