@@ -37,7 +37,9 @@ type externalDirectory struct {
 // netSeq makes each test's veth pair and subnet its own.
 var netSeq atomic.Int32
 
-func newExternalDirectory(t *testing.T) externalDirectory {
+// newExternalDirectory stands the directory host up; prepared: ims_dssetup
+// was run on it (the messaging schema and o=pab), as 5.2 needs.
+func newExternalDirectory(t *testing.T, prepared bool) externalDirectory {
 	t.Helper()
 	ref, err := sim.LoadScenario(filepath.Join("..", "..", "testdata", "scenarios", "reference.yaml"))
 	if err != nil {
@@ -53,14 +55,17 @@ func newExternalDirectory(t *testing.T) externalDirectory {
 		}
 		sc.Secrets.ProbeUID = "" // the default: the last of the users
 		sc.DSVersion = "4.16"
+		sc.PABMissing = !prepared // ims_dssetup.pl creates o=pab's entry
 	})
 	h.Start(t)
 	ctx := context.Background()
 	id := h.State.Scenario.DSInstances[0]
 	// ims_dssetup on the directory's own host: the messaging schema
 	// (inetMailUser, which Debian's OpenLDAP does not know) and o=pab.
-	if err := directory.ApplyDSSetup(ctx, h.State, id, h.State.Scenario.Secrets.DirectoryManager); err != nil {
-		t.Fatal(err)
+	if prepared {
+		if err := directory.ApplyDSSetup(ctx, h.State, id, h.State.Scenario.Secrets.DirectoryManager); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := directory.Stop(ctx, h.State, id, io.Discard); err != nil {
 		t.Fatal(err)
@@ -165,7 +170,7 @@ func externalDirectoryWaivers(t *testing.T) string {
 // rehearsal; the real remediate afterwards runs the same steps to the
 // same end, against production's directory.
 func TestRehearseExternalDirectory(t *testing.T) {
-	dir := newExternalDirectory(t)
+	dir := newExternalDirectory(t, true)
 	r := newRehearsalHost(t, func(sc *sim.Scenario) {
 		sc.DSExternal, sc.DSExternalURL, sc.DSInstances = true, dir.url, nil
 		sc.DSVersion = "4.16" // upgraded on its own host, as 5.2 needs
@@ -238,6 +243,51 @@ func TestRehearseExternalDirectory(t *testing.T) {
 	if n := binds(t, dir.log, configAdmin); n == adminBindsBefore {
 		t.Errorf("the real run's setup -k never bound to production's directory")
 	}
+}
+
+// TestRehearseExternalDirectoryNotPrepared: a directory on another host
+// that ims_dssetup.pl has not prepared (no messaging schema, no o=pab)
+// makes remediate refuse before it changes anything (exit 3); the
+// rehearsal, on the scratch copy, says so too, and so does the real run
+// afterwards; production's directory is left as it was.
+func TestRehearseExternalDirectoryNotPrepared(t *testing.T) {
+	dir := newExternalDirectory(t, false)
+	dir.suffixes = []string{directory.UserSuffix, directory.ConfigSuffix}
+	if dir.hasPAB(t) {
+		t.Fatal("the unprepared directory holds o=pab")
+	}
+	r := newRehearsalHost(t, func(sc *sim.Scenario) {
+		sc.DSExternal, sc.DSExternalURL, sc.DSInstances = true, dir.url, nil
+		sc.DSVersion = "4.16"
+	})
+	waivers := externalDirectoryWaivers(t)
+	exportBefore := dir.export(t)
+	scratch := filepath.Join(t.TempDir(), "scratch")
+	code, out, rh := r.rehearseBinary(t, scratch, "--waivers", waivers)
+	const refusal = "lacks ims_dssetup.pl's schema (inetMailUser) or o=pab: run msg52/ims_dssetup.pl from the 5.2 media on the directory's own host first"
+	if code != exitcode.NotReady || rh == nil || rh.RemediateExitCode != exitcode.NotReady || !strings.Contains(out, refusal) {
+		t.Fatalf("rehearse: exit %d, want %d with %q\n%s", code, exitcode.NotReady, refusal, out)
+	}
+	if !strings.Contains(out, "twin: scratch directory for "+dir.url+": ") || rh.Directory == nil {
+		t.Errorf("the rehearsal did not run against a scratch copy:\n%s", out)
+	}
+	if !bytes.Equal(exportBefore, dir.export(t)) {
+		t.Errorf("production's directory changed during the rehearsal")
+	}
+	t.Setenv("PATH", r.h.Paths.ClusterBin()+string(os.PathListSeparator)+os.Getenv("PATH"))
+	realCode, stdout, stderr := msguardRun(t, "remediate", "--server-root", r.h.Root, "--bind-password-file", r.dmPW,
+		"--state-dir", filepath.Join(t.TempDir(), "state"), "--media", r.media, "--admin-password-file", r.adminPW,
+		"--backup-dir", filepath.Join(t.TempDir(), "backup"), "--waivers", waivers, "--yes", "--no-progress", "-q")
+	if realCode != rh.RemediateExitCode || !strings.Contains(stdout+stderr, refusal) {
+		t.Errorf("the real remediate: exit %d (the rehearsal said %d)\n%s\n%s", realCode, rh.RemediateExitCode, stdout, stderr)
+	}
+}
+
+// hasPAB reports whether the directory serves o=pab (its slapd.conf).
+func (d externalDirectory) hasPAB(t *testing.T) bool {
+	t.Helper()
+	out, err := exec.Command("/usr/sbin/slapcat", "-f", d.conf, "-b", directory.PABSuffix).Output()
+	return err == nil && len(bytes.TrimSpace(out)) > 0
 }
 
 // TestRehearseExternalDirectoryRefused: a directory on another host that

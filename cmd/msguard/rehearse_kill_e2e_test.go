@@ -83,7 +83,7 @@ func failpointMsguardBinary(t *testing.T) string {
 func TestRehearseKillPoints(t *testing.T) {
 	all := os.Getenv("MSGUARD_REHEARSE_KILL_POINTS") == "all"
 	bin := failpointMsguardBinary(t)
-	dir := newExternalDirectory(t)
+	dir := newExternalDirectory(t, true)
 	r := newRehearsalHost(t, func(sc *sim.Scenario) {
 		sc.DSExternal, sc.DSExternalURL, sc.DSInstances = true, dir.url, nil
 		sc.DSVersion = "4.16"
