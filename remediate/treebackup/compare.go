@@ -128,7 +128,7 @@ func entryFromInfo(rel, typ string, fi fs.FileInfo) ManifestEntry {
 	e := ManifestEntry{Path: rel, Type: typ, Mode: uint32(fi.Mode() & manifestModeBits), MTime: fi.ModTime().UTC()}
 	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
 		e.UID, e.GID = int(s.Uid), int(s.Gid)
-		e.MTime = time.Unix(s.Mtim.Sec, s.Mtim.Nsec).UTC()
+		e.MTime = time.Unix(int64(s.Mtim.Sec), int64(s.Mtim.Nsec)).UTC() // int32 fields on 32-bit hosts
 	}
 	if typ == EntryFile {
 		e.Size = fi.Size()

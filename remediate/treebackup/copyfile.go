@@ -400,7 +400,7 @@ func statMode(st *unix.Stat_t) fs.FileMode {
 // entryFromStat fills the metadata of an entry from a stat result.
 func entryFromStat(rel, typ string, st *unix.Stat_t) ManifestEntry {
 	e := ManifestEntry{Path: rel, Type: typ, Mode: uint32(statMode(st) & manifestModeBits),
-		UID: int(st.Uid), GID: int(st.Gid), MTime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec).UTC()}
+		UID: int(st.Uid), GID: int(st.Gid), MTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)).UTC()} // int32 fields on 32-bit hosts
 	if typ == EntryFile {
 		e.Size = st.Size
 	}
@@ -424,10 +424,24 @@ func unixMode(e *ManifestEntry) uint32 {
 }
 
 // mtimeSpec is the utimensat argument setting access and modification
-// time to t (whole range, not only what UnixNano can hold).
-func mtimeSpec(t time.Time) []unix.Timespec {
-	ts := unix.Timespec{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}
-	return []unix.Timespec{ts, ts}
+// time to t (whole range, not only what UnixNano can hold; on a 32-bit
+// host, a time its time_t cannot hold is an error, ERANGE).
+func mtimeSpec(t time.Time) ([]unix.Timespec, error) {
+	ts, err := unix.TimeToTimespec(t)
+	if err != nil {
+		return nil, fmt.Errorf("mtime %s: %w", t.Format(time.RFC3339), err)
+	}
+	return []unix.Timespec{ts, ts}, nil
+}
+
+// setMtime sets the access and modification time of name in dfd to t,
+// without following a symlink.
+func setMtime(dfd int, name string, t time.Time) error {
+	ts, err := mtimeSpec(t)
+	if err != nil {
+		return err
+	}
+	return unix.UtimesNanoAt(dfd, name, ts, unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // dirReader reads directory entries with getdents64 into a reused buffer.

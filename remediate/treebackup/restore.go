@@ -262,7 +262,7 @@ func (r *restoreRun) file(w *fileWorker, e *ManifestEntry) error {
 		err = unix.Fchmod(out, unixMode(e))
 	}
 	if err == nil {
-		err = unix.UtimesNanoAt(dfd, name, mtimeSpec(e.MTime), unix.AT_SYMLINK_NOFOLLOW)
+		err = setMtime(dfd, name, e.MTime)
 	}
 	if cerr := unix.Close(out); err == nil {
 		err = cerr
@@ -295,7 +295,7 @@ func (r *restoreRun) symlink(w *fileWorker, e *ManifestEntry) error {
 	}
 	err = unix.Fchownat(dfd, name, e.UID, e.GID, unix.AT_SYMLINK_NOFOLLOW)
 	if err == nil {
-		err = unix.UtimesNanoAt(dfd, name, mtimeSpec(e.MTime), unix.AT_SYMLINK_NOFOLLOW)
+		err = setMtime(dfd, name, e.MTime)
 	}
 	if err == nil && tmp {
 		err = r.replaceAt(dfd, name, base, e.Path)
