@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -278,8 +280,9 @@ func (s *Scenario) Validate() error {
 	if s.DSExternal && s.DSExternalURL == "" {
 		return fmt.Errorf("ds_external needs ds_external_url")
 	}
-	var probeN int
-	if _, err := fmt.Sscanf(s.Secrets.ProbeUID, "user%04d", &probeN); err != nil || fmt.Sprintf("user%04d", probeN) != s.Secrets.ProbeUID || probeN < 1 || probeN > s.Users {
+	// user%04d: four digits at least, more from user10000 on.
+	probeN, err := strconv.Atoi(strings.TrimPrefix(s.Secrets.ProbeUID, "user"))
+	if err != nil || fmt.Sprintf("user%04d", probeN) != s.Secrets.ProbeUID || probeN < 1 || probeN > s.Users {
 		return fmt.Errorf("secrets.probe_uid %q: want one of the scenario's users, user0001 to user%04d", s.Secrets.ProbeUID, s.Users)
 	}
 	if s.Queue.Held > s.Queue.Messages {

@@ -20,6 +20,9 @@ func TestProbeAccount(t *testing.T) {
 		{"past the last user", func(s *Scenario) { s.Users, s.Secrets.ProbeUID = 200, "user0201" }, "", "want one of the scenario's users, user0001 to user0200"},
 		{"not a user", func(s *Scenario) { s.Secrets.ProbeUID = "probe" }, "", `secrets.probe_uid "probe"`},
 		{"padding", func(s *Scenario) { s.Secrets.ProbeUID = "user07" }, "", "want one of the scenario's users"},
+		{"past 9999 users", func(s *Scenario) { s.Users = 100000 }, "user100000", ""},
+		{"five digits named", func(s *Scenario) { s.Users, s.Secrets.ProbeUID = 100000, "user12345" }, "user12345", ""},
+		{"five digits padded", func(s *Scenario) { s.Users, s.Secrets.ProbeUID = 100000, "user012345" }, "", "want one of the scenario's users"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := Scenario{Root: "/srv/server5"}
