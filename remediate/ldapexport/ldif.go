@@ -316,6 +316,9 @@ func ldifSafe(v []byte) bool {
 
 // IsNoSuchObject reports whether err says the search base does not exist.
 func IsNoSuchObject(err error) bool {
+	if err == nil {
+		return false
+	}
 	return ldap.IsErrorWithCode(errors.Unwrap(err), ldap.LDAPResultNoSuchObject) ||
 		ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) || strings.Contains(err.Error(), "No Such Object")
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -363,5 +364,24 @@ func ldifTestSlapadd(t *testing.T, ctx context.Context, dir, specialDN string, s
 	users := run("slapcat", "-f", confFile, "-b", directory.UserSuffix, "-a", "(objectclass=inetlocalmailrecipient)")
 	if n := strings.Count("\n"+users, "\ndn: "); n != 2000 {
 		t.Errorf("slapcat counts %d users after slapadd; want 2000", n)
+	}
+}
+
+// TestIsNoSuchObject: a nil error is no "no such object" (and no panic).
+func TestIsNoSuchObject(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"ldap code 32", ldap.NewError(ldap.LDAPResultNoSuchObject, errors.New("no base")), true},
+		{"wrapped", fmt.Errorf("search o=pab: %w", ldap.NewError(ldap.LDAPResultNoSuchObject, errors.New("no base"))), true},
+		{"other code", ldap.NewError(ldap.LDAPResultInvalidCredentials, errors.New("bad password")), false},
+		{"text of a server", errors.New("LDAP Result Code 32 \"No Such Object\""), true},
+	} {
+		if got := IsNoSuchObject(tc.err); got != tc.want {
+			t.Errorf("%s: IsNoSuchObject(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
 	}
 }
