@@ -138,6 +138,19 @@ func TestRelease(t *testing.T) {
 		if flag := run(t, nil, "", bin, "--version"); flag != text {
 			t.Errorf("msguard --version printed\n%s\nwant\n%s", flag, text)
 		}
+		// A report carries the same version (the snapshot's is the same buildinfo.Version).
+		check := exec.Command(bin, "check", "--phase", "preflight", "--snapshot", filepath.Join(a.src, "deploy", "testdata", "ready51.snapshot.json"), "--format", "json", "-q")
+		out, err := check.Output()
+		var ee *exec.ExitError
+		if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 3) {
+			t.Fatalf("msguard check --snapshot: %v\n%s", err, out)
+		}
+		var rep struct {
+			Tool struct{ Name, Version string } `json:"tool"`
+		}
+		if err := json.Unmarshal(out, &rep); err != nil || rep.Tool.Version != testVersion {
+			t.Errorf("the report's tool.version is %q (%v); want %s", rep.Tool.Version, err, testVersion)
+		}
 	})
 
 	// make release also builds linux/arm64 and linux/386; 386's 32-bit
