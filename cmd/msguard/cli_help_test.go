@@ -192,6 +192,9 @@ func TestGenMan(t *testing.T) {
 			t.Errorf("%s is not a man page:\n%s", page, a)
 		}
 	}
+	if page, _ := os.ReadFile(filepath.Join(dirs[0], "msguard.1")); !bytes.Contains(page, []byte("130  interrupted (SIGINT/SIGTERM)")) {
+		t.Errorf("msguard.1 lacks the exit codes:\n%s", page)
+	}
 	if _, err := os.Stat(filepath.Join(dirs[0], "msguard-gen-man.1")); err == nil {
 		t.Error("the hidden gen-man has a man page")
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/msguard/msguard/internal/buildinfo"
@@ -38,6 +39,9 @@ func (a *app) genManCmd() *cobra.Command {
 			}
 			root := cmd.Root()
 			root.DisableAutoGenTag = true
+			// msguard(1) ends with the exit codes, as --help does (indented:
+			// a preformatted block in the page).
+			root.Long += "\n\n" + strings.ReplaceAll("\n"+strings.TrimRight(exitcode.Table, "\n"), "\n", "\n    ")
 			if err := doc.GenManTree(root, header, dir); err != nil {
 				return fmt.Errorf("gen-man: %w", err)
 			}
