@@ -3,12 +3,14 @@ package remediate
 import (
 	"context"
 	"fmt"
-	"github.com/msguard/msguard/internal/runstate"
-	"github.com/msguard/msguard/remediate/treebackup"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/msguard/msguard/internal/exitcode"
+	"github.com/msguard/msguard/internal/runstate"
+	"github.com/msguard/msguard/remediate/treebackup"
 )
 
 // journalFunc records a backout step; sayFunc tells the operator.
@@ -292,7 +294,10 @@ func Backout(ctx context.Context, o Options) error {
 		return err
 	}
 	if st.JournalDir == "" {
-		return fmt.Errorf("no remediate run is recorded for %s in %s: nothing to back out", root, o.StateDir)
+		return exitcode.Usagef("no remediate run is recorded for %s in %s: nothing to back out (give the --server-root and --state-dir of the remediate run)", root, o.StateDir)
+	}
+	if err := sameBackupDir(o.BackupDir, st.JournalDir); err != nil {
+		return err
 	}
 	if err := r.loadPlanFrom(st.JournalDir); err != nil {
 		return err
@@ -309,4 +314,27 @@ func Backout(ctx context.Context, o Options) error {
 	}
 	_ = r.log(KindRunEnd, "", map[string]string{"result": "backed_out"})
 	return r.setState(runstate.StatusBackedOut, "", "backout on demand")
+}
+
+// sameBackupDir refuses a --backup-dir that is not the one the last run
+// kept its backups and journal in: backout restores that run's backups,
+// and a different directory named on the command line would be a wrong
+// belief about what is restored. An empty flag takes the run's.
+func sameBackupDir(given, runs string) error {
+	if given == "" {
+		return nil
+	}
+	same := func(p string) string {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
+		return filepath.Clean(p)
+	}
+	if same(given) != same(runs) {
+		return exitcode.Usagef("--backup-dir %s: the last remediate run kept its backups and journal in %s; backout restores those (leave --backup-dir out, or give that directory)", given, runs)
+	}
+	return nil
 }

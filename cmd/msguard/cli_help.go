@@ -87,7 +87,7 @@ var flagHelp = map[string]map[string]string{
 	},
 	"backout": {
 		"server-root": "the iPlanet server root to restore, e.g. /usr/iplanet/server5",
-		"backup-dir":  "not read: backout restores the backup of the last remediate run of --server-root, found through --state-dir",
+		"backup-dir":  "the last remediate run's backup directory, only as a check: backout restores the backups of the last run of --server-root (found through --state-dir) and refuses a different directory",
 		"state-dir":   "msguard's state directory: where the last remediate run of --server-root (its journal and backups) is found, and its lock",
 	},
 	"rehearse": {
