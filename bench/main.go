@@ -74,7 +74,7 @@ func timeCmdTo(argv []string, env []string, stdout io.Writer) (measurement, erro
 	}
 	m := measurement{wall: wall}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
-		m.maxRSS = ru.Maxrss
+		m.maxRSS = int64(ru.Maxrss)
 		m.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 	}
 	return m, nil
