@@ -15,9 +15,10 @@ all: build
 deps:
 	@./.ci/deps.sh $(PKGS_TEST)
 
-## build: bin/msguard and bin/msguard-sim.
+## build: bin/msguard and bin/msguard-sim. msguard carries the commit it was built
+## from (msguard version), also where GOFLAGS says -buildvcs=false.
 build:
-	$(GO) build -o $(BIN)/msguard ./cmd/msguard
+	$(GO) build -buildvcs=auto -o $(BIN)/msguard ./cmd/msguard
 	$(GO) build -o $(BIN)/msguard-sim ./cmd/msguard-sim
 
 # The release version: the tag vX.Y.Z on HEAD, else 0.0.0-dev.<commit time, UTC>.
