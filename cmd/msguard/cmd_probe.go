@@ -53,7 +53,7 @@ func (pf probeFlags) options(probing bool, why string) (*collectors.ProbeOptions
 	if strings.ContainsAny(pf.user, " \r\n") {
 		return nil, exitcode.Usagef("--probe-user %q: want a login without spaces", pf.user)
 	}
-	pw, err := secret.Source{What: "probe account password", File: pf.passwordFile, FileFlag: "probe-password-file",
+	pw, err := secret.Source{What: "probe account", File: pf.passwordFile, FileFlag: "probe-password-file",
 		Env: "MSGUARD_PROBE_PASSWORD"}.Read()
 	if errors.Is(err, secret.ErrNone) {
 		return nil, exitcode.Usagef("--probe-user %s: %v", pf.user, err)
