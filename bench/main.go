@@ -47,7 +47,8 @@ func main() {
 // measurement is one timed process.
 type measurement struct {
 	wall, cpu time.Duration // cpu: user + system time of the process and its children
-	maxRSS    int64         // KiB
+	maxRSS    int64         // KiB: the largest process of the tree (rusage counts children)
+	selfRSS   int64         // KiB: msguard's own, when it reports it (the window row)
 }
 
 // devNull takes what a measured command prints: both sides write to it.
@@ -147,8 +148,9 @@ func pairedRatios(a, b []float64) []float64 {
 
 // interleaved runs the two sides n times each in pairs, alternating which
 // goes first (a b, b a, a b, ...), so that a load spike on this machine
-// does not fall on one side only; cold drops the page cache before every
-// run. Pair i is (ours[i], them[i]).
+// does not fall on one side only. Every run starts after a sync (no run
+// writes back another's data); cold also drops the page cache. Pair i is
+// (ours[i], them[i]).
 func interleaved(n int, cold bool, a, b side) (samples, samples, error) {
 	var out [2]samples
 	for i := 0; i < n; i++ {
@@ -162,6 +164,12 @@ func interleaved(n int, cold bool, a, b side) (samples, samples, error) {
 				if err := s.prepare(); err != nil {
 					return nil, nil, err
 				}
+			}
+			// Every run starts with nothing dirty in the page cache: else
+			// one side pays for writing back what the other wrote (msguard
+			// restore's syncfs flushed the previous cp -a's files too).
+			if err := exec.Command("sync").Run(); err != nil {
+				return nil, nil, fmt.Errorf("sync before a run: %w", err)
 			}
 			if cold {
 				if err := dropCaches(); err != nil {
@@ -184,6 +192,7 @@ type row struct {
 	cache              string // warm or cold
 	goal               float64
 	ours, them         samples
+	note               string // printed under the table
 }
 
 // wallRatio and cpuRatio are the paired ratios' min, median and max.
@@ -206,6 +215,9 @@ func printTable(rows []row) {
 		if !seen[r.name] {
 			seen[r.name] = true
 			fmt.Printf("  %s: msguard = %s\n    peer = %s\n", r.name, r.ourCmd, r.peer)
+			if r.note != "" {
+				fmt.Printf("    note: %s\n", r.note)
+			}
 		}
 	}
 }
@@ -228,6 +240,11 @@ func markdown(rows []row, header string) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f / **%.2f×** / %.2f | ≤ %.2f× | %.2f× | %d MiB | %d MiB | `%s` |\n", r.name, r.cache,
 			round(time.Duration(spreadOf(r.ours.walls()).med)), round(time.Duration(spreadOf(r.them.walls()).med)),
 			w.min, w.med, w.max, r.goal, c.med, r.ours.maxRSS()/1024, r.them.maxRSS()/1024, r.peer)
+	}
+	for _, r := range rows {
+		if r.note != "" {
+			fmt.Fprintf(&b, "\n%s: %s.\n", r.name, r.note)
+		}
 	}
 	return b.String()
 }
@@ -346,7 +363,7 @@ func orchestrate() error {
 			out = append(out, map[string]any{"work": r.name, "cache": r.cache,
 				"msguard_ms": time.Duration(spreadOf(r.ours.walls()).med).Milliseconds(), "peer_ms": time.Duration(spreadOf(r.them.walls()).med).Milliseconds(),
 				"wall_ratio": map[string]float64{"min": w.min, "median": w.med, "max": w.max}, "cpu_ratio_median": cp.med,
-				"goal": r.goal, "msguard_rss_kib": r.ours.maxRSS(), "peer_rss_kib": r.them.maxRSS(), "peer": r.peer, "msguard": r.ourCmd})
+				"goal": r.goal, "msguard_rss_kib": r.ours.maxRSS(), "peer_rss_kib": r.them.maxRSS(), "peer": r.peer, "msguard": r.ourCmd, "note": r.note})
 		}
 		b, _ := json.MarshalIndent(out, "", "  ")
 		return os.WriteFile(c.jsonOut, b, 0o644)

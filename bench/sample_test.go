@@ -48,6 +48,9 @@ func TestBenchSample(t *testing.T) {
 			t.Errorf("no table row for %q:\n%s", n, text)
 		}
 	}
+	if !regexp.MustCompile(`note: msguard remediate's own peak RSS [1-9]\d* MiB \(run-end peak_rss_kib\); \d+ MiB is the largest process`).MatchString(text) {
+		t.Errorf("the window row does not give msguard's own peak RSS:\n%s", text)
+	}
 	if !strings.Contains(text, "msguard = "+filepath.Join(bin, "msguard")+" backup tree ") {
 		t.Errorf("the backup row does not run the shipped binary's backup tree:\n%s", text)
 	}

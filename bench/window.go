@@ -75,7 +75,20 @@ func windowRow(c config, n int) (row, row, error) {
 			}
 		}
 	}
+	r.note = selfRSSNote(r.ours, journal.ours)
 	return r, journal, nil
+}
+
+// selfRSSNote tells msguard's own peak RSS apart from the row's: rusage
+// gives the largest process of the run's tree (the installers and
+// db2ldif's slapcat among them), the journal's run-end record msguard's.
+func selfRSSNote(down, runs samples) string {
+	var self int64
+	for _, m := range runs {
+		self = max(self, m.selfRSS)
+	}
+	return fmt.Sprintf("msguard remediate's own peak RSS %d MiB (run-end peak_rss_kib); %d MiB is the largest process of its run's tree",
+		self/1024, down.maxRSS()/1024)
 }
 
 // collectTimeout is the collectors' time limit in the window's runs: at
@@ -158,14 +171,22 @@ func remediateDowntime(c config, root, media string) (down, run measurement, spe
 			if ms, perr := strconv.ParseInt(rec.Detail["journal_ms"], 10, 64); perr == nil {
 				spent = time.Duration(ms) * time.Millisecond
 			}
+			if kib, perr := strconv.ParseInt(rec.Detail["peak_rss_kib"], 10, 64); perr == nil {
+				run.selfRSS = kib
+			}
 		}
 	}
 	if start.IsZero() || end.IsZero() {
 		err = errors.New("remediate's journal has no first stop or no postflight gate")
 		return
 	}
+	if run.selfRSS == 0 {
+		err = errors.New("remediate's journal has no peak_rss_kib in its run-end record")
+		return
+	}
 	down = run
 	down.wall = end.Sub(start)
+	down.selfRSS = run.selfRSS
 	return down, run, spent, nil
 }
 

@@ -230,6 +230,11 @@ func TestRemediateCorruptBackup(t *testing.T) {
 	if !r.killed {
 		t.Fatalf("not killed at step.after:backup.copy: %s", r)
 	}
+	// backup.copy found the server-root backup as its step sealed it: a
+	// stat of every entry, no second read.
+	if !strings.Contains(r.out, "backup.copy: backup proven") || !strings.Contains(r.out, "unchanged since its re-read") {
+		t.Errorf("backup.copy did not say it proved the sealed backup unchanged:\n%s", r.out)
+	}
 	const victim = "setup/install.inf"
 	fix := corruptOneFile(t, h.backup, victim)
 	slapdPid := filepath.Join(h.Paths.Slapd(h.State.Scenario.DSInstances[0]), "logs", "pid")
@@ -266,6 +271,50 @@ func TestRemediateCorruptBackup(t *testing.T) {
 	expect(t, h.backoutRun(), exitOK)
 	h.restored("4.13")
 	sameContent(t, "after msguard backout", before, h.content())
+}
+
+// TestRemediateBackupChangedBeforeCopy flips a byte of the server-root
+// backup after backup.server_root re-read and sealed it, and sets its
+// mtime back (the run is killed before backup.copy, the byte flipped, the
+// run resumed): backup.copy sees the file's stat differ from the seal,
+// re-reads the backup, names the file and fails; nothing destructive has
+// run, so the stops and saves are undone (exit 5), the host as before.
+func TestRemediateBackupChangedBeforeCopy(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, nil)
+	before := h.content()
+	r := h.msguard(failpointBinary(t), []string{"MSGUARD_FAILPOINT=step.before:backup.copy"}, h.remediateArgs()...)
+	if !r.killed {
+		t.Fatalf("not killed at step.before:backup.copy: %s", r)
+	}
+	const victim = "setup/install.inf"
+	p := filepath.Join(h.backup, "server-root", "server-root", victim)
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corruptOneFile(t, h.backup, victim)
+	if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	r = h.remediate("--resume")
+	expect(t, r, exitBackedOut)
+	if !strings.Contains(r.out, "backup.copy failed") || !strings.Contains(r.out, "sha256 of "+victim) {
+		t.Errorf("the output does not say that backup.copy failed on %s:\n%s", victim, r.out)
+	}
+	sum := remediate.Summarize(h.journal())
+	if !slices.Equal(sum.Failed, []string{"backup.copy"}) {
+		t.Errorf("failed steps %v; want [backup.copy]", sum.Failed)
+	}
+	for _, s := range sum.Done {
+		if s == "ds.setup" || strings.HasPrefix(s, "backout.") {
+			t.Errorf("step %s ran after backup.copy failed", s)
+		}
+	}
+	if msg, ds := h.versions(); msg != "5.1" || ds != "4.13" {
+		t.Errorf("after the undo: Messaging %s, Directory %s; want 5.1, 4.13", msg, ds)
+	}
+	sameContent(t, "after the undo", before, h.content())
 }
 
 // TestRemediateDirectoryDown stops the Directory Server right before

@@ -7,13 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/msguard/msguard/internal/runstate"
-	"github.com/msguard/msguard/judgement"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/msguard/msguard/collectors/facts"
@@ -21,6 +20,8 @@ import (
 	"github.com/msguard/msguard/internal/atomicfile"
 	"github.com/msguard/msguard/internal/exitcode"
 	"github.com/msguard/msguard/internal/failpoint"
+	"github.com/msguard/msguard/internal/runstate"
+	"github.com/msguard/msguard/judgement"
 )
 
 // Run carries out the upgrade (or, with planOnly, prints the plan). Its
@@ -309,9 +310,12 @@ func (r *run) execute(ctx context.Context) error {
 		}
 	}
 	// journal_ms: the time this process spent writing and fsyncing the
-	// journal before this record (the journal's overhead, measured apart).
+	// journal before this record (the journal's overhead, measured apart);
+	// peak_rss_kib: this process's own peak RSS, its children (installers,
+	// db2ldif) not counted.
 	if err := r.log(KindRunEnd, "", map[string]string{"result": "completed",
-		"journal_ms": strconv.FormatInt(r.journal.Spent().Milliseconds(), 10)}); err != nil {
+		"journal_ms":   strconv.FormatInt(r.journal.Spent().Milliseconds(), 10),
+		"peak_rss_kib": strconv.FormatInt(selfPeakRSSKiB(), 10)}); err != nil {
 		return err
 	}
 	if err := r.setState(runstate.StatusCompleted, "", ""); err != nil {
@@ -480,4 +484,14 @@ func (r *run) defaultLDAPURL() {
 	if r.o.LDAP.BindDN == "" {
 		r.o.LDAP.BindDN = "cn=Directory Manager"
 	}
+}
+
+// selfPeakRSSKiB is this process's peak resident set size in KiB (its
+// children not counted), 0 when unknown.
+func selfPeakRSSKiB() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return int64(ru.Maxrss)
 }

@@ -64,7 +64,7 @@ backups; DEST/NAME must not exist yet. Exit 0 only once the copy is verified.`,
 			if err != nil {
 				return err
 			}
-			if err := treebackup.Verify(cmd.Context(), dst, name); err != nil {
+			if err := treebackup.VerifyAndSeal(cmd.Context(), dst, name); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "backed up %s to %s: %d files, %d directories, %d symlinks, %d bytes; verified against %s\n",

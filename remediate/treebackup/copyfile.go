@@ -32,6 +32,7 @@ type fileWorker struct {
 	hex [2 * sha256.Size]byte
 	dir [2]dirCache
 	ent dirReader
+	st  unix.Stat_t // the last file hashFileAt or statFileAt read
 }
 
 func newFileWorker() *fileWorker {
@@ -346,15 +347,16 @@ func (w *fileWorker) copyAndHash(out, in int, size int64) (int64, []byte, error)
 
 // hashFileAt returns the size and hex SHA-256 (valid until the worker's
 // next call) of regular file name in directory dirfd, not following a
-// symlink.
+// symlink. The file's stat, taken before its first byte is read, is left
+// in w.st.
 func (w *fileWorker) hashFileAt(dirfd int, name string) (int64, []byte, error) {
 	fd, err := openReadAt(dirfd, name)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	st := &w.st
+	if err := unix.Fstat(fd, st); err != nil {
 		return 0, nil, err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {

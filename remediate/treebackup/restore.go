@@ -46,7 +46,7 @@ func Restore(ctx context.Context, dst, name, root string, keep []string) error {
 	// One read of the manifest both verifies the backup and learns its
 	// paths (8 bytes each), which removeExtras needs.
 	paths := newManifestPathSet()
-	if err := verifyBackup(ctx, dst, name, func(e *ManifestEntry) { paths.add(e.Path) }); err != nil {
+	if err := verifyBackup(ctx, dst, name, func(e *ManifestEntry) { paths.add(e.Path) }, readBack, nil); err != nil {
 		return fmt.Errorf("restore %s: %w", root, err)
 	}
 	paths.seal()
