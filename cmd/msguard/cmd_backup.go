@@ -46,7 +46,9 @@ func (a *app) backupTreeCmd() *cobra.Command {
 		Short: "Copy the tree SRC into DEST with a SHA-256 manifest, then re-read every file against it",
 		Long: `backup tree copies SRC into DEST/NAME (every directory 0700, every file 0600; the
 original modes, owners and mtimes are in DEST/NAME.manifest with each file's SHA-256), syncs
-it to disk, then re-reads every copied file against the manifest. DEST may hold other
+it to disk, then re-reads every copied file against the manifest and seals it
+(DEST/NAME.seal: the stat of every entry as the re-read saw it, so that remediate's
+backup.copy can prove it unchanged later without reading it again). DEST may hold other
 backups; DEST/NAME must not exist yet. Exit 0 only once the copy is verified.`,
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
