@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -234,6 +235,10 @@ func TestRemediateCorruptBackup(t *testing.T) {
 	// stat of every entry, no second read.
 	if !strings.Contains(r.out, "backup.copy: backup proven") || !strings.Contains(r.out, "unchanged since its re-read") {
 		t.Errorf("backup.copy did not say it proved the sealed backup unchanged:\n%s", r.out)
+	}
+	// Each step done says how long it took.
+	if !regexp.MustCompile(`(?m)^\s+backup\.server_root\s+done in \d[0-9.]*m?s$`).MatchString(r.out) {
+		t.Errorf("no duration for backup.server_root in the output:\n%s", r.out)
 	}
 	const victim = "setup/install.inf"
 	fix := corruptOneFile(t, h.backup, victim)

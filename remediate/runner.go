@@ -351,6 +351,7 @@ func (r *run) step(ctx context.Context, s *Step) error {
 		}
 	}
 	r.say("  >  %-26s %s", s.ID, s.Title)
+	started := time.Now()
 	if err := r.log(KindIntent, s.ID, nil); err != nil {
 		return err
 	}
@@ -385,6 +386,7 @@ func (r *run) step(ctx context.Context, s *Step) error {
 	if err := r.log(KindDone, s.ID, nil); err != nil {
 		return err
 	}
+	r.say("     %-26s done in %s", s.ID, stepDuration(time.Since(started)))
 	r.done[s.ID] = true
 	failpoint.Hit("step.after:" + s.ID)
 	return nil
@@ -494,4 +496,13 @@ func selfPeakRSSKiB() int64 {
 		return 0
 	}
 	return int64(ru.Maxrss)
+}
+
+// stepDuration rounds a step's duration for the progress lines: tenths of
+// a second, milliseconds under one second.
+func stepDuration(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
 }
